@@ -1,0 +1,56 @@
+"""Part–whole rules (specs/fields.yaml `checks`), shared by ingest validation and the audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import expr
+from .dictionary import Check, load_dictionary
+
+Lookup = Callable[[str], float | None]
+
+
+@dataclass(frozen=True)
+class PartsResult:
+    """A part–whole rule that does not hold."""
+
+    check: Check
+    whole: float
+    parts: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.parts.values())
+
+    def describe(self, label: Callable[[str], str]) -> str:
+        lhs = " + ".join(f"{label(k)} {v:g}" for k, v in self.parts.items())
+        whole_label = label(self.check.whole) if self.check.whole.isidentifier() else self.check.whole
+        op = "≠" if self.check.rule == "equal" else ">"
+        return f"{lhs} = {self.total:g} {op} {whole_label} {self.whole:g}"
+
+
+def failed_parts(get: Lookup, tolerance: float = 1e-6) -> list[PartsResult]:
+    """Every part–whole rule that fails for the values ``get`` returns.
+
+    ``equal`` is checked when the whole and all parts are present; ``at_most`` when the whole
+    and at least one part are present (parts alone already exceeding the whole is an error).
+    """
+    out = []
+    for check in load_dictionary().checks:
+        whole = expr.evaluate(check.whole, get)
+        if whole is None:
+            continue
+        parts = {p: get(p) for p in check.parts}
+        present = {k: v for k, v in parts.items() if v is not None}
+        if not present:
+            continue
+        total = sum(present.values())
+        if check.rule == "equal":
+            if len(present) == len(parts) and abs(total - whole) > tolerance:
+                out.append(PartsResult(check, whole, present))
+            elif total > whole + tolerance:
+                out.append(PartsResult(check, whole, present))
+        elif total > whole + tolerance:
+            out.append(PartsResult(check, whole, present))
+    return out

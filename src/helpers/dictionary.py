@@ -1,0 +1,188 @@
+"""The data dictionary: every raw field with its Chinese label, unit, type and range.
+
+Loaded once from ``specs/fields.yaml``. Validation, the generated
+``docs/data-dictionary.md`` and the report's labels all read it, so a field is described in
+exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPECS = Path(__file__).with_name("specs")
+TYPES = {"integer", "number", "percent", "decimal", "text", "category"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field (a scalar fact, or a table column)."""
+
+    name: str
+    label: str
+    type: str
+    description: str
+    unit: str = ""
+    ref: str = ""
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] = ()
+    required: bool = True
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in {"integer", "number", "percent", "decimal"}
+
+    @property
+    def lower(self) -> float | None:
+        """Lowest allowed value: counts, amounts and percentages are never negative."""
+        if self.min is not None:
+            return self.min
+        return 0.0 if self.type in {"integer", "number", "percent"} else None
+
+    @property
+    def upper(self) -> float | None:
+        return 100.0 if self.type == "percent" and self.max is None else self.max
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A CSV table of a school-year."""
+
+    name: str
+    label: str
+    description: str
+    key: tuple[str, ...]
+    columns: dict[str, FieldSpec]
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A part–whole rule (see the `checks` section of fields.yaml)."""
+
+    id: str
+    whole: str
+    parts: tuple[str, ...]
+    rule: str  # equal | at_most
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    facts: dict[str, FieldSpec]
+    tables: dict[str, TableSpec]
+    checks: tuple[Check, ...]
+    observation_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def label(self, name: str) -> str:
+        spec = self.facts.get(name)
+        return spec.label if spec else name
+
+    def unit(self, name: str) -> str:
+        spec = self.facts.get(name)
+        return spec.unit if spec else ""
+
+
+def _field(name: str, raw: dict[str, Any]) -> FieldSpec:
+    ftype = raw.get("type", "text")
+    if ftype not in TYPES:
+        raise ValueError(f"fields.yaml: field {name} has unknown type {ftype!r}")
+    for key in ("label", "description"):
+        if not raw.get(key):
+            raise ValueError(f"fields.yaml: field {name} has no {key}")
+    return FieldSpec(
+        name=name,
+        label=raw["label"],
+        type=ftype,
+        description=raw["description"],
+        unit=raw.get("unit", ""),
+        ref=raw.get("ref", ""),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        allowed=tuple(raw.get("allowed", ())),
+        required=raw.get("required", True),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_dictionary() -> Dictionary:
+    """Parse specs/fields.yaml (cached)."""
+    raw = yaml.safe_load((SPECS / "fields.yaml").read_text(encoding="utf-8"))
+    facts = {n: _field(n, f) for n, f in raw["facts"].items()}
+    common = {n: _field(n, f) for n, f in raw.get("common_columns", {}).items()}
+    tables = {}
+    for name, t in raw["tables"].items():
+        cols = {n: _field(n, c) for n, c in t["columns"].items()}
+        cols.update(common)
+        tables[name] = TableSpec(
+            name=name,
+            label=t["label"],
+            description=t["description"],
+            key=tuple(t.get("key", ())),
+            columns=cols,
+        )
+    checks = tuple(
+        Check(id=c["id"], whole=c["whole"], parts=tuple(c["parts"]), rule=c["rule"])
+        for c in raw.get("checks", [])
+    )
+    return Dictionary(facts, tables, checks, raw.get("observation_keys", {}))
+
+
+def render_markdown() -> str:
+    """The data dictionary as Markdown (written to docs/data-dictionary.md)."""
+    d = load_dictionary()
+    lines = [
+        "# 数据字典 (data dictionary)",
+        "",
+        "Generated from `src/helpers/specs/fields.yaml` by `nianbao dictionary`; do not edit by",
+        "hand (a test fails when this file is out of date). 统计时点 = a stock as of a date",
+        "(学年初 9月1日); 统计时期 = a flow over the school year (9/1–8/31); 年度 = calendar year.",
+        "",
+        "## Scalar facts (`data/raw/<school>/<year>/facts.yaml`)",
+        "",
+        "| field | 中文名称 | 单位 | 类型 | 取值范围 | 统计口径 | 含义 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def rng(f: FieldSpec) -> str:
+        if f.allowed:
+            return " / ".join(f.allowed)
+        lo, hi = f.lower, f.upper
+        if lo is None and hi is None:
+            return ""
+        return f"{'' if lo is None else f'{lo:g}'} – {'' if hi is None else f'{hi:g}'}"
+
+    for f in d.facts.values():
+        lines.append(
+            f"| `{f.name}` | {f.label} | {f.unit} | {f.type} | {rng(f)} | {f.ref} | {f.description} |"
+        )
+    lines += ["", "Each fact is one observation or a list of them, with these keys:", ""]
+    lines += ["| key | 含义 | 说明 |", "|---|---|---|"]
+    for k, v in d.observation_keys.items():
+        lines.append(f"| `{k}` | {v['label']} | {v['description']} |")
+    for t in d.tables.values():
+        lines += [
+            "",
+            f"## Table `{t.name}` — {t.label} (`{t.file}`)",
+            "",
+            t.description + (f" Key (no duplicates): {', '.join(t.key)}." if t.key else ""),
+            "",
+            "| column | 中文名称 | 单位 | 类型 | 取值范围 | 必填 | 含义 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in t.columns.values():
+            lines.append(
+                f"| `{c.name}` | {c.label} | {c.unit} | {c.type} | {rng(c)} | "
+                f"{'是' if c.required else '否'} | {c.description} |"
+            )
+    lines += ["", "## Part–whole checks", "", "| id | whole | parts | rule |", "|---|---|---|---|"]
+    for c in d.checks:
+        lines.append(f"| `{c.id}` | `{c.whole}` | {', '.join(f'`{p}`' for p in c.parts)} | {c.rule} |")
+    return "\n".join(lines) + "\n"

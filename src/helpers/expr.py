@@ -1,0 +1,97 @@
+"""A tiny, safe arithmetic language for formulas kept as data.
+
+Formulas in the specs (``dual_qualified_teachers / fulltime_teachers * 100``) are parsed with
+:mod:`ast` and only names, numbers, ``+ - * /``, parentheses and ``prev.<name>`` (the same
+quantity in the previous report year) are allowed. A missing input gives a missing result
+(``None``), never an error and never 0.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+Lookup = Callable[[str], float | None]
+
+_OPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b if b != 0 else None,
+}
+
+
+class FormulaError(ValueError):
+    """The formula text uses something outside the allowed language."""
+
+
+@lru_cache(maxsize=512)
+def parse(formula: str) -> ast.Expression:
+    """Parse and check a formula; raises FormulaError naming what is not allowed."""
+    try:
+        tree = ast.parse(formula, mode="eval")
+    except SyntaxError as exc:
+        raise FormulaError(f"公式无法解析：{formula!r}（{exc.msg}）") from None
+    for node in ast.walk(tree):
+        ok = isinstance(
+            node,
+            ast.Expression | ast.BinOp | ast.UnaryOp | ast.Name | ast.Constant | ast.Load
+            | ast.Attribute | ast.USub | ast.UAdd | ast.operator,
+        )
+        if isinstance(node, ast.BinOp) and type(node.op) not in _OPS:
+            ok = False
+        if isinstance(node, ast.Attribute) and not (
+            isinstance(node.value, ast.Name) and node.value.id == "prev"
+        ):
+            ok = False
+        if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
+            ok = False
+        if not ok:
+            raise FormulaError(f"公式 {formula!r} 含不允许的写法：{ast.dump(node)[:60]}")
+    return tree
+
+
+def names(formula: str) -> list[str]:
+    """Input names of a formula in order of appearance (``prev.x`` kept as such), no repeats."""
+    out: list[str] = []
+    for node in ast.walk(parse(formula)):
+        name = None
+        if isinstance(node, ast.Attribute):
+            name = f"prev.{node.attr}"
+        elif isinstance(node, ast.Name) and node.id != "prev":
+            name = node.id
+        if name and name not in out:
+            out.append(name)
+    # ast.walk visits prev (Name) under Attribute: drop bare 'prev'
+    return out
+
+
+def evaluate(formula: str, lookup: Lookup | Mapping[str, float | None]) -> float | None:
+    """Evaluate a formula; any missing input (or division by zero) gives None."""
+    get = lookup.get if isinstance(lookup, Mapping) else lookup
+
+    def ev(node: ast.AST) -> float | None:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            v = get(node.id)
+            return None if v is None else float(v)
+        if isinstance(node, ast.Attribute):
+            v = get(f"prev.{node.attr}")
+            return None if v is None else float(v)
+        if isinstance(node, ast.UnaryOp):
+            v = ev(node.operand)
+            if v is None:
+                return None
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            if a is None or b is None:
+                return None
+            return _OPS[type(node.op)](a, b)
+        raise FormulaError(f"不支持的节点 {ast.dump(node)[:60]}")  # pragma: no cover
+
+    return ev(parse(formula))

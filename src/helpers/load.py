@@ -1,0 +1,177 @@
+"""Load and validate one school-year of raw data.
+
+``load_school_year`` reads ``data/raw/<school>/<year>/``, checks every file against the data
+dictionary and returns a :class:`SchoolYear`. Any error raises
+:class:`~helpers.errors.DataValidationError` listing all problems at once (file, row, column,
+value, rule); warnings are kept on the object and do not stop anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import paths
+from .checks import failed_parts
+from .dictionary import load_dictionary
+from .errors import Problem, raise_if_errors
+from .facts import Fact, Observation, parse_observations, resolve
+from .readers import read_csv, read_yaml, rel
+from .schemas import validate_table
+
+REQUIRED_FILES = ("meta.yaml", "facts.yaml")
+KNOWN_EXTRA = {"text", "README.md", "NOTES.md", ".gitkeep"}
+
+
+@dataclass
+class SchoolYear:
+    """Validated raw data of one school and one report year."""
+
+    school_id: str
+    year: int
+    school: dict[str, Any]
+    meta: dict[str, Any]
+    observations: list[Observation]
+    facts: dict[str, Fact]
+    tables: dict[str, pd.DataFrame]
+    published: pd.DataFrame
+    folder: Path
+    warnings: list[Problem] = field(default_factory=list)
+    previous: SchoolYear | None = None
+
+    @property
+    def school_name(self) -> str:
+        return str(self.school.get("name", self.school_id))
+
+    @property
+    def school_year(self) -> str | None:
+        return self.meta.get("school_year")
+
+    def value(self, name: str) -> float | None:
+        """The value the report uses for a fact, or None when the data does not give it."""
+        fact = self.facts.get(name)
+        return None if fact is None else fact.value
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A table of this year, or None when its file is absent (not filed this year)."""
+        return self.tables.get(name)
+
+    def documents(self) -> dict[str, Any]:
+        return self.school.get("documents", {}) or {}
+
+
+def load_school_year(
+    school_id: str,
+    year: int | str,
+    data_dir: str | os.PathLike[str] | None = None,
+    with_previous: bool = True,
+) -> SchoolYear:
+    """Load, validate and return one school-year (and, if it has data, the year before)."""
+    school_id = paths.check_school_id(school_id)
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise ValueError(f"年度 {year!r} 无效：应为四位数字，如 2024") from None
+    folder = paths.year_dir(school_id, year, data_dir)
+    root = paths.raw_root(data_dir)
+    dictionary = load_dictionary()
+    problems: list[Problem] = []
+
+    def shown(p: Path) -> str:
+        return rel(p, root.parent.parent) if root.name == "raw" else rel(p, root)
+
+    school_doc, probs = read_yaml(folder.parent / "school.yaml", shown(folder.parent / "school.yaml")) \
+        if (folder.parent / "school.yaml").exists() else (None, [Problem(
+            shown(folder.parent / "school.yaml"), "missing_file", "缺少学校基本信息文件 school.yaml")])
+    problems += probs
+    school = school_doc.data if school_doc and isinstance(school_doc.data, dict) else {}
+
+    for name in REQUIRED_FILES:
+        if not (folder / name).exists():
+            problems.append(Problem(shown(folder / name), "missing_file", f"缺少必需的文件 {name}"))
+    expected = set(REQUIRED_FILES) | {t.file for t in dictionary.tables.values()} | KNOWN_EXTRA
+    for p in sorted(folder.iterdir()):
+        if p.name not in expected and not p.name.startswith("."):
+            guess = difflib.get_close_matches(p.name, sorted(expected), n=1, cutoff=0.6)
+            problems.append(Problem(
+                shown(p), "unknown_file", "年度文件夹中有无法识别的文件（其数据不会被读取）",
+                hint=f"是否应为 {guess[0]!r}？" if guess else
+                f"可用的文件：{', '.join(sorted(expected - KNOWN_EXTRA))}",
+            ))
+
+    meta: dict[str, Any] = {}
+    if (folder / "meta.yaml").exists():
+        meta_doc, probs = read_yaml(folder / "meta.yaml", shown(folder / "meta.yaml"))
+        problems += probs
+        meta = meta_doc.data if meta_doc and isinstance(meta_doc.data, dict) else {}
+        if meta and meta.get("year") != year:
+            problems.append(Problem(
+                shown(folder / "meta.yaml"), "year_mismatch", "meta.yaml 的 year 与文件夹名不一致",
+                row=meta_doc.line(meta, "year"), column="year", value=meta.get("year"),
+            ))
+
+    observations: list[Observation] = []
+    facts: dict[str, Fact] = {}
+    if (folder / "facts.yaml").exists():
+        facts_file = shown(folder / "facts.yaml")
+        facts_doc, probs = read_yaml(folder / "facts.yaml", facts_file)
+        problems += probs
+        if facts_doc is not None:
+            observations, probs = parse_observations(
+                facts_doc, facts_file, dictionary, meta.get("default_document"))
+            problems += probs
+            facts, probs = resolve(observations, meta.get("school_year"), facts_file)
+            problems += probs
+            for failure in failed_parts(lambda n: facts[n].value if n in facts else None):
+                first = facts.get(failure.check.whole) or facts[next(iter(failure.parts))]
+                problems.append(Problem(
+                    facts_file, f"parts_{failure.check.rule}",
+                    "分项之和与总数不符" if failure.check.rule == "equal" else "分项之和超过总数",
+                    row=first.chosen.line,
+                    column=" + ".join(failure.parts),
+                    value=failure.describe(dictionary.label),
+                    hint=f"规则 {failure.check.id}",
+                ))
+
+    tables: dict[str, pd.DataFrame] = {}
+    published = pd.DataFrame(columns=["indicator", "value", "decimals", "printed", "source", "note"])
+    for spec in dictionary.tables.values():
+        path = folder / spec.file
+        if not path.exists():
+            continue
+        df, probs = read_csv(path, shown(path))
+        problems += probs
+        if df is None:
+            continue
+        decimals = df["value"].map(_decimals) if spec.name == "published" and "value" in df else None
+        typed, probs = validate_table(df, spec, shown(path))
+        problems += probs
+        if typed is None:
+            continue
+        if spec.name == "published":
+            typed = typed.assign(decimals=decimals.astype("Int64"))
+            published = typed
+        else:
+            tables[spec.name] = typed
+
+    raise_if_errors(problems, f"{school_id} {year}")
+    previous = None
+    if with_previous and year - 1 in paths.list_years(school_id, data_dir):
+        previous = load_school_year(school_id, year - 1, data_dir, with_previous=False)
+    return SchoolYear(
+        school_id=school_id, year=year, school=school, meta=meta, observations=observations,
+        facts=facts, tables=tables, published=published, folder=folder,
+        warnings=[p for p in problems if p.severity != "error"], previous=previous,
+    )
+
+
+def _decimals(text: object) -> int | None:
+    if not isinstance(text, str):
+        return None
+    s = text.strip()
+    return len(s.split(".", 1)[1]) if "." in s else 0

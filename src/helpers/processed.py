@@ -1,0 +1,57 @@
+"""Write a validated school-year to ``data/processed/<school>/<year>/`` as tidy Parquet.
+
+The folder is written as a whole (temporary folder, then rename), so a school-year that
+fails validation writes nothing and an interrupted run leaves the previous output intact.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .atomic import atomic_dir
+from .dictionary import load_dictionary
+from .load import SchoolYear, load_school_year
+
+
+def facts_frame(sy: SchoolYear) -> pd.DataFrame:
+    """Every observation, one row each, with the value the report uses marked ``chosen``."""
+    d = load_dictionary()
+    rows = []
+    for o in sy.observations:
+        fact = sy.facts.get(o.field)
+        rows.append({
+            "field": o.field, "label": d.label(o.field), "unit": d.unit(o.field),
+            "value": o.value, "qualifier": o.qualifier, "period": o.period, "source": o.source,
+            "doc": o.doc, "file": o.file, "line": o.line, "note": o.note,
+            "chosen": fact is not None and fact.chosen is o,
+            "rule": fact.rule if fact is not None and fact.chosen is o else None,
+        })
+    cols = ["field", "label", "unit", "value", "qualifier", "period", "source", "doc", "file",
+            "line", "note", "chosen", "rule"]
+    return pd.DataFrame(rows, columns=cols).astype({"line": "Int64"})
+
+
+def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write the school-year's tables; returns the folder."""
+    from .indicators import indicator_frame  # late import: indicators build on load
+
+    target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
+    with atomic_dir(target) as tmp:
+        facts_frame(sy).to_parquet(tmp / "facts.parquet", index=False)
+        sy.published.reset_index().to_parquet(tmp / "published.parquet", index=False)
+        for name, df in sy.tables.items():
+            df.reset_index().to_parquet(tmp / f"{name}.parquet", index=False)
+        indicator_frame(sy).to_parquet(tmp / "indicators.parquet", index=False)
+    return target
+
+
+def process(
+    school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Load, validate and write one school-year (raises before writing anything if invalid)."""
+    return write_processed(load_school_year(school_id, year, data_dir), out_dir)

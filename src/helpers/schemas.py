@@ -1,0 +1,133 @@
+"""pandera schemas for the CSV tables, built from the data dictionary.
+
+Tables are read as text and coerced here, so that a count written as ``十二`` or ``12人`` is
+reported as a failure at its row and column rather than becoming NaN. Validation is lazy: all
+failures of a file are reported at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+
+import pandas as pd
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .dictionary import FieldSpec, TableSpec
+from .errors import Problem
+
+_DTYPES = {"integer": "Int64", "number": "Float64", "percent": "Float64", "decimal": "Float64"}
+
+
+def _checks(spec: FieldSpec) -> list[pa.Check]:
+    checks = []
+    if spec.numeric:
+        if spec.lower is not None:
+            checks.append(pa.Check.ge(spec.lower, name="not_negative" if spec.lower == 0 else "min"))
+        if spec.upper is not None:
+            name = "percent_range" if spec.type == "percent" else "max"
+            checks.append(pa.Check.le(spec.upper, name=name))
+    if spec.allowed:
+        checks.append(pa.Check.isin(list(spec.allowed), name="allowed_values"))
+    return checks
+
+
+def table_schema(spec: TableSpec) -> pa.DataFrameSchema:
+    """The pandera schema of one table: types, ranges, allowed values, no unknown columns."""
+    columns = {
+        name: pa.Column(
+            _DTYPES.get(col.type, "string"),
+            checks=_checks(col),
+            nullable=not (col.required and name in spec.key),
+            required=col.required,
+            coerce=True,
+        )
+        for name, col in spec.columns.items()
+    }
+    return pa.DataFrameSchema(columns, strict=True, coerce=True, name=spec.name)
+
+
+_MESSAGES = {
+    "not_negative": "数值不能为负数",
+    "min": "数值小于允许的最小值",
+    "max": "数值超出允许的最大值",
+    "percent_range": "百分比应在 0 到 100 之间",
+    "allowed_values": "不是允许的取值",
+}
+
+
+def _integer_problem(value: object) -> str:
+    try:
+        f = float(str(value))
+    except ValueError:
+        return "此列应为数字（计数），却填写了文字"
+    return "此列应为整数（计数），却填写了小数" if f != int(f) else "此列应为整数"
+
+
+def validate_table(df: pd.DataFrame, spec: TableSpec, shown: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Validate and coerce a table read as text; returns the typed frame or None with problems."""
+    problems: list[Problem] = []
+    for col in df.columns:
+        if col not in spec.columns:
+            guess = difflib.get_close_matches(col, list(spec.columns), n=1, cutoff=0.6)
+            problems.append(Problem(
+                shown, "unknown_column", "表头中有数据字典未定义的列",
+                row=1, column=col,
+                hint=f"是否应为 {guess[0]!r}？" if guess else f"允许的列：{', '.join(spec.columns)}",
+            ))
+    for name, col in spec.columns.items():
+        if col.required and name not in df.columns:
+            problems.append(Problem(
+                shown, "missing_column", f"缺少必需的列（{col.label}）", row=1, column=name,
+            ))
+    if problems:
+        return None, problems
+    problems += _duplicate_rows(df, spec, shown)
+    try:
+        typed = table_schema(spec).validate(df, lazy=True)
+    except SchemaErrors as exc:
+        for fc in exc.failure_cases.itertuples(index=False):
+            check = str(fc.check)
+            column = None if pd.isna(fc.column) else str(fc.column)
+            row = None if pd.isna(fc.index) else int(fc.index)
+            value = None if pd.isna(fc.failure_case) else fc.failure_case
+            col_spec = spec.columns.get(column) if column else None
+            if check.startswith("coerce_dtype") or check.startswith("dtype"):
+                rule = "not_a_number"
+                msg = (_integer_problem(value) if col_spec is not None and col_spec.type == "integer"
+                       else "此列应为数字，却填写了文字")
+            elif check == "not_nullable":
+                rule, msg = "required_value", "必填单元格为空"
+            elif check in _MESSAGES:
+                rule, msg = check, _MESSAGES[check]
+                if check == "allowed_values" and col_spec is not None:
+                    msg += f"（允许：{'、'.join(col_spec.allowed)}）"
+                if check == "max" and col_spec is not None:
+                    msg += f"（{col_spec.upper:g}）"
+            else:
+                rule, msg = "schema", f"不符合规则 {check}"
+            problems.append(Problem(shown, rule, msg, row=row, column=column, value=value))
+        return None, problems
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return typed, problems
+
+
+def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Problem]:
+    key = [k for k in spec.key if k in df.columns] or list(df.columns)
+    dup = df[df.duplicated(subset=key, keep=False)]
+    problems = []
+    for _, group in dup.groupby(key, dropna=False, sort=False):
+        rows = list(group.index)
+        for row in rows[1:]:
+            problems.append(Problem(
+                shown, "duplicate_row",
+                f"与第 {rows[0]} 行重复（{'、'.join(key)} 相同）",
+                row=int(row), column=",".join(key),
+                value=" / ".join(str(v) for v in group.loc[row, key]),
+            ))
+    return problems
