@@ -36,7 +36,8 @@ Output
 Usage
     python -m pip download --no-deps mplfonts==0.0.11 -d /tmp/mplfonts
     cd /tmp/mplfonts && unzip -o mplfonts-0.0.11-py3-none-any.whl 'mplfonts/fonts/*'
-    python scripts/make_font_subset.py --source /tmp/mplfonts/mplfonts/fonts/NotoSansCJKsc-Regular.otf
+    python scripts/make_font_subset.py \
+        --source /tmp/mplfonts/mplfonts/fonts/NotoSansCJKsc-Regular.otf
 
     or let the script fetch the wheel itself (needs network and pip):
     python scripts/make_font_subset.py --download

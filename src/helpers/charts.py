@@ -5,8 +5,8 @@ as boxes), draws with seaborn's palette on a new `~matplotlib.figure.Figure` (no
 pyplot, so figures never pile up or show twice in notebooks) and never calls ``show``.
 Call `set_theme` once per notebook for the house style; `save_figure` writes the PNG.
 
-Percentages are rounded half-up (12.345 → 12.35), the convention of Chinese statistical
-reporting, not Python's round-half-even.
+Percentages are rounded half-up (四舍五入: 12.345 → 12.35) on the decimal value as written,
+not with Python's ``round``/``format`` (binary floats, round-half-even).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
+from helpers.atomic import atomic_path
 from helpers.fonts import register_cjk_font
 
 FIGSIZE: tuple[float, float] = (7.5, 4.0)  # inches; ~825 x 440 px at 110 dpi
@@ -122,9 +122,7 @@ def _check_unique(df: pd.DataFrame, keys: Sequence[str]) -> None:
         )
 
 
-def _decorate(
-    ax: Axes, title: str | None, xlabel: str | None, ylabel: str | None
-) -> None:
+def _decorate(ax: Axes, title: str | None, xlabel: str | None, ylabel: str | None) -> None:
     """Title and axis labels; ``None`` labels leave the axis unlabelled."""
     if title:
         ax.set_title(title)
@@ -234,7 +232,7 @@ def stacked_share_chart(
         .reindex(index=categories, columns=parts)
         .fillna(0)
     )
-    totals = table.sum(axis=1)
+    totals = table.sum(axis=1).to_numpy(dtype=float)
 
     fig, ax = _new_figure(
         (FIGSIZE[0], max(2.2, min(FIGSIZE[1] * 1.5, 1.2 + 0.55 * len(categories))))
@@ -244,7 +242,7 @@ def stacked_share_chart(
     left = np.zeros(len(categories))
     for color, name in zip(colors, parts, strict=True):
         raw = table[name].to_numpy(dtype=float)
-        shares = np.divide(raw, totals.to_numpy(), out=np.zeros_like(raw), where=totals > 0)
+        shares = np.divide(raw, totals, out=np.zeros_like(raw), where=totals > 0)
         ax.barh(ypos, shares, left=left, color=color, label=str(name), height=0.6)
         text_color = "white" if sum(color) < 1.8 else "0.15"
         for i, share in enumerate(shares):
@@ -252,7 +250,7 @@ def stacked_share_chart(
                 ax.text(
                     left[i] + share / 2,
                     ypos[i],
-                    format_percent(raw[i], totals.iloc[i]),
+                    format_percent(raw[i], totals[i]),
                     ha="center",
                     va="center",
                     fontsize=9,
@@ -405,18 +403,10 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Pa
     renamed over *path*, so a reader never sees a half-written PNG.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=dpi, facecolor="white")
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
+            tmp.chmod(0o644)  # mkstemp creates 0600; the report is read by others
     finally:
         plt.close(fig)
     return target

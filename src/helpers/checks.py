@@ -25,7 +25,9 @@ class PartsResult:
 
     def describe(self, label: Callable[[str], str]) -> str:
         lhs = " + ".join(f"{label(k)} {v:g}" for k, v in self.parts.items())
-        whole_label = label(self.check.whole) if self.check.whole.isidentifier() else self.check.whole
+        whole_label = (
+            label(self.check.whole) if self.check.whole.isidentifier() else self.check.whole
+        )
         op = "≠" if self.check.rule == "equal" else ">"
         return f"{lhs} = {self.total:g} {op} {whole_label} {self.whole:g}"
 
@@ -47,9 +49,7 @@ def failed_parts(get: Lookup, tolerance: float = 1e-6) -> list[PartsResult]:
             continue
         total = sum(present.values())
         if check.rule == "equal":
-            if len(present) == len(parts) and abs(total - whole) > tolerance:
-                out.append(PartsResult(check, whole, present))
-            elif total > whole + tolerance:
+            if (len(present) == len(parts) and abs(total - whole) > tolerance) or total > whole + tolerance:
                 out.append(PartsResult(check, whole, present))
         elif total > whole + tolerance:
             out.append(PartsResult(check, whole, present))

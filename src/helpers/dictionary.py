@@ -184,5 +184,7 @@ def render_markdown() -> str:
             )
     lines += ["", "## Part–whole checks", "", "| id | whole | parts | rule |", "|---|---|---|---|"]
     for c in d.checks:
-        lines.append(f"| `{c.id}` | `{c.whole}` | {', '.join(f'`{p}`' for p in c.parts)} | {c.rule} |")
+        lines.append(
+            f"| `{c.id}` | `{c.whole}` | {', '.join(f'`{p}`' for p in c.parts)} | {c.rule} |"
+        )
     return "\n".join(lines) + "\n"

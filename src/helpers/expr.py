@@ -36,8 +36,16 @@ def parse(formula: str) -> ast.Expression:
     for node in ast.walk(tree):
         ok = isinstance(
             node,
-            ast.Expression | ast.BinOp | ast.UnaryOp | ast.Name | ast.Constant | ast.Load
-            | ast.Attribute | ast.USub | ast.UAdd | ast.operator,
+            ast.Expression
+            | ast.BinOp
+            | ast.UnaryOp
+            | ast.Name
+            | ast.Constant
+            | ast.Load
+            | ast.Attribute
+            | ast.USub
+            | ast.UAdd
+            | ast.operator,
         )
         if isinstance(node, ast.BinOp) and type(node.op) not in _OPS:
             ok = False
@@ -95,3 +103,38 @@ def evaluate(formula: str, lookup: Lookup | Mapping[str, float | None]) -> float
         raise FormulaError(f"不支持的节点 {ast.dump(node)[:60]}")  # pragma: no cover
 
     return ev(parse(formula))
+
+
+_SYMBOL = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " ÷ "}
+_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2}
+
+
+def render(formula: str, word: Callable[[str], str]) -> str:
+    """The formula in words, e.g. ``“双师型”教师数 ÷ 专任教师数 × 100``.
+
+    ``word`` maps an input name (``prev.x`` included) to its text; parentheses are added only
+    where precedence needs them.
+    """
+
+    def rd(node: ast.AST, parent: int = 0, right: bool = False) -> str:
+        if isinstance(node, ast.Expression):
+            return rd(node.body)
+        if isinstance(node, ast.Constant):
+            return f"{node.value:g}" if isinstance(node.value, float) else str(node.value)
+        if isinstance(node, ast.Name):
+            return word(node.id)
+        if isinstance(node, ast.Attribute):
+            return word(f"prev.{node.attr}")
+        if isinstance(node, ast.UnaryOp):
+            return (
+                f"−{rd(node.operand, 3)}" if isinstance(node.op, ast.USub) else rd(node.operand, 3)
+            )
+        if isinstance(node, ast.BinOp):
+            p = _PRECEDENCE[type(node.op)]
+            text = rd(node.left, p) + _SYMBOL[type(node.op)] + rd(node.right, p, right=True)
+            if p < parent or (right and p == parent):
+                text = f"（{text}）"
+            return text
+        raise FormulaError(ast.dump(node)[:60])  # pragma: no cover
+
+    return rd(parse(formula))

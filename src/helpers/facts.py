@@ -77,8 +77,14 @@ def _coerce(value: Any, spec: FieldSpec) -> tuple[float | None, str | None, str 
     if isinstance(value, bool) or value is None:
         return None, "not_a_number", "应为数字"
     if isinstance(value, str):
-        return None, "not_a_number", (
-            "此项应为数字（计数），却填写了文字" if spec.type == "integer" else "此项应为数字，却填写了文字"
+        return (
+            None,
+            "not_a_number",
+            (
+                "此项应为数字（计数），却填写了文字"
+                if spec.type == "integer"
+                else "此项应为数字，却填写了文字"
+            ),
         )
     if not isinstance(value, int | float):
         return None, "not_a_number", "应为数字"
@@ -86,8 +92,10 @@ def _coerce(value: Any, spec: FieldSpec) -> tuple[float | None, str | None, str 
         return None, "not_an_integer", "此项应为整数（计数），却填写了小数"
     number = float(value)
     if spec.lower is not None and number < spec.lower:
-        return None, "not_negative" if spec.lower == 0 else "min", (
-            "数值不能为负数" if spec.lower == 0 else f"数值小于允许的最小值 {spec.lower:g}"
+        return (
+            None,
+            "not_negative" if spec.lower == 0 else "min",
+            ("数值不能为负数" if spec.lower == 0 else f"数值小于允许的最小值 {spec.lower:g}"),
         )
     if spec.upper is not None and number > spec.upper:
         if spec.type == "percent":
@@ -110,54 +118,105 @@ def parse_observations(
         spec = dictionary.facts.get(name)
         if spec is None:
             guess = difflib.get_close_matches(str(name), list(dictionary.facts), n=1, cutoff=0.6)
-            problems.append(Problem(
-                shown, "unknown_field", "数据字典中没有这个字段", row=line, column=str(name),
-                hint=f"是否应为 {guess[0]!r}？" if guess else "字段见 docs/data-dictionary.md",
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    "unknown_field",
+                    "数据字典中没有这个字段",
+                    row=line,
+                    column=str(name),
+                    hint=f"是否应为 {guess[0]!r}？" if guess else "字段见 docs/data-dictionary.md",
+                )
+            )
             continue
         items = raw if isinstance(raw, list) else [raw]
         for item in items:
             item_line = line
             if not isinstance(item, dict):
-                problems.append(Problem(
-                    shown, "structure", "每个观测值应写成 {value: …, source: …}（来源必填）",
-                    row=line, column=name, value=item,
-                ))
+                problems.append(
+                    Problem(
+                        shown,
+                        "structure",
+                        "每个观测值应写成 {value: …, source: …}（来源必填）",
+                        row=line,
+                        column=name,
+                        value=item,
+                    )
+                )
                 continue
             item_line = doc.line(item, "value") or line
             extra = set(item) - OBS_KEYS
             if extra:
-                problems.append(Problem(
-                    shown, "unknown_key", f"观测值中有未定义的键：{', '.join(map(str, extra))}",
-                    row=item_line, column=name, hint=f"允许的键：{', '.join(sorted(OBS_KEYS))}",
-                ))
+                problems.append(
+                    Problem(
+                        shown,
+                        "unknown_key",
+                        f"观测值中有未定义的键：{', '.join(map(str, extra))}",
+                        row=item_line,
+                        column=name,
+                        hint=f"允许的键：{', '.join(sorted(OBS_KEYS))}",
+                    )
+                )
             if "value" not in item:
-                problems.append(Problem(shown, "missing_value", "缺少 value", row=item_line, column=name))
+                problems.append(
+                    Problem(shown, "missing_value", "缺少 value", row=item_line, column=name)
+                )
                 continue
             if not item.get("source"):
-                problems.append(Problem(
-                    shown, "missing_source", "缺少 source（来源章节必填）", row=item_line, column=name,
-                ))
+                problems.append(
+                    Problem(
+                        shown,
+                        "missing_source",
+                        "缺少 source（来源章节必填）",
+                        row=item_line,
+                        column=name,
+                    )
+                )
             value, rule, msg = _coerce(item["value"], spec)
             if rule:
-                problems.append(Problem(shown, rule, msg, row=item_line, column=name, value=item["value"]))
+                problems.append(
+                    Problem(shown, rule, msg, row=item_line, column=name, value=item["value"])
+                )
                 continue
             qualifier = item.get("qualifier")
             if qualifier is not None and qualifier not in QUALIFIERS:
-                problems.append(Problem(
-                    shown, "allowed_values", f"qualifier 只能是 {'、'.join(sorted(QUALIFIERS))}",
-                    row=item_line, column=name, value=qualifier,
-                ))
+                problems.append(
+                    Problem(
+                        shown,
+                        "allowed_values",
+                        f"qualifier 只能是 {'、'.join(sorted(QUALIFIERS))}",
+                        row=item_line,
+                        column=name,
+                        value=qualifier,
+                    )
+                )
             use = item.get("use", False)
             if not isinstance(use, bool):
-                problems.append(Problem(shown, "not_boolean", "use 应为 true 或 false",
-                                        row=item_line, column=name, value=use))
+                problems.append(
+                    Problem(
+                        shown,
+                        "not_boolean",
+                        "use 应为 true 或 false",
+                        row=item_line,
+                        column=name,
+                        value=use,
+                    )
+                )
                 use = False
-            out.append(Observation(
-                field=name, value=value, source=str(item.get("source", "")), file=shown,
-                line=item_line, period=_opt(item.get("period")), qualifier=_opt(qualifier),
-                use=use, doc=_opt(item.get("doc")) or default_doc, note=_opt(item.get("note")),
-            ))
+            out.append(
+                Observation(
+                    field=name,
+                    value=value,
+                    source=str(item.get("source", "")),
+                    file=shown,
+                    line=item_line,
+                    period=_opt(item.get("period")),
+                    qualifier=_opt(qualifier),
+                    use=use,
+                    doc=_opt(item.get("doc")) or default_doc,
+                    note=_opt(item.get("note")),
+                )
+            )
     return out, problems
 
 
@@ -178,30 +237,45 @@ def resolve(
         values = {o.value for o in obs}
         marked = [o for o in obs if o.use]
         if len({o.value for o in marked}) > 1:
-            problems.append(Problem(
-                shown, "several_use", "多个不同取值都标了 use: true，只能采用一个",
-                row=marked[1].line, column=name, value=marked[1].value,
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    "several_use",
+                    "多个不同取值都标了 use: true，只能采用一个",
+                    row=marked[1].line,
+                    column=name,
+                    value=marked[1].value,
+                )
+            )
             continue
         if len(values) == 1:
             facts[name] = Fact(name, obs[0].value, obs[0], tuple(obs), "唯一取值")
         elif marked:
-            facts[name] = Fact(name, marked[0].value, marked[0], tuple(obs), "数据中标注 use: true 的取值")
+            facts[name] = Fact(
+                name, marked[0].value, marked[0], tuple(obs), "数据中标注 use: true 的取值"
+            )
         else:
             in_period = [o for o in obs if school_year and _same_period(o.period, school_year)]
             if len({o.value for o in in_period}) == 1:
                 facts[name] = Fact(
-                    name, in_period[0].value, in_period[0], tuple(obs),
+                    name,
+                    in_period[0].value,
+                    in_period[0],
+                    tuple(obs),
                     f"统计时段与本年度学年（{school_year}）一致的取值",
                 )
             else:
                 shown_values = "、".join(f"{o.value:g}（§{o.source}）" for o in obs)
-                problems.append(Problem(
-                    shown, "ambiguous_fact",
-                    f"同一事实有不同取值：{shown_values}，无法按统计时段选出一个",
-                    row=obs[0].line, column=name,
-                    hint="请在报告应采用的一项加上 use: true，并在 note 中说明理由",
-                ))
+                problems.append(
+                    Problem(
+                        shown,
+                        "ambiguous_fact",
+                        f"同一事实有不同取值：{shown_values}，无法按统计时段选出一个",
+                        row=obs[0].line,
+                        column=name,
+                        hint="请在报告应采用的一项加上 use: true，并在 note 中说明理由",
+                    )
+                )
     return facts, problems
 
 

@@ -85,9 +85,20 @@ def load_school_year(
     def shown(p: Path) -> str:
         return rel(p, root.parent.parent) if root.name == "raw" else rel(p, root)
 
-    school_doc, probs = read_yaml(folder.parent / "school.yaml", shown(folder.parent / "school.yaml")) \
-        if (folder.parent / "school.yaml").exists() else (None, [Problem(
-            shown(folder.parent / "school.yaml"), "missing_file", "缺少学校基本信息文件 school.yaml")])
+    school_doc, probs = (
+        read_yaml(folder.parent / "school.yaml", shown(folder.parent / "school.yaml"))
+        if (folder.parent / "school.yaml").exists()
+        else (
+            None,
+            [
+                Problem(
+                    shown(folder.parent / "school.yaml"),
+                    "missing_file",
+                    "缺少学校基本信息文件 school.yaml",
+                )
+            ],
+        )
+    )
     problems += probs
     school = school_doc.data if school_doc and isinstance(school_doc.data, dict) else {}
 
@@ -98,11 +109,16 @@ def load_school_year(
     for p in sorted(folder.iterdir()):
         if p.name not in expected and not p.name.startswith("."):
             guess = difflib.get_close_matches(p.name, sorted(expected), n=1, cutoff=0.6)
-            problems.append(Problem(
-                shown(p), "unknown_file", "年度文件夹中有无法识别的文件（其数据不会被读取）",
-                hint=f"是否应为 {guess[0]!r}？" if guess else
-                f"可用的文件：{', '.join(sorted(expected - KNOWN_EXTRA))}",
-            ))
+            problems.append(
+                Problem(
+                    shown(p),
+                    "unknown_file",
+                    "年度文件夹中有无法识别的文件（其数据不会被读取）",
+                    hint=f"是否应为 {guess[0]!r}？"
+                    if guess
+                    else f"可用的文件：{', '.join(sorted(expected - KNOWN_EXTRA))}",
+                )
+            )
 
     meta: dict[str, Any] = {}
     if (folder / "meta.yaml").exists():
@@ -110,10 +126,16 @@ def load_school_year(
         problems += probs
         meta = meta_doc.data if meta_doc and isinstance(meta_doc.data, dict) else {}
         if meta and meta.get("year") != year:
-            problems.append(Problem(
-                shown(folder / "meta.yaml"), "year_mismatch", "meta.yaml 的 year 与文件夹名不一致",
-                row=meta_doc.line(meta, "year"), column="year", value=meta.get("year"),
-            ))
+            problems.append(
+                Problem(
+                    shown(folder / "meta.yaml"),
+                    "year_mismatch",
+                    "meta.yaml 的 year 与文件夹名不一致",
+                    row=meta_doc.line(meta, "year"),
+                    column="year",
+                    value=meta.get("year"),
+                )
+            )
 
     observations: list[Observation] = []
     facts: dict[str, Fact] = {}
@@ -123,23 +145,31 @@ def load_school_year(
         problems += probs
         if facts_doc is not None:
             observations, probs = parse_observations(
-                facts_doc, facts_file, dictionary, meta.get("default_document"))
+                facts_doc, facts_file, dictionary, meta.get("default_document")
+            )
             problems += probs
             facts, probs = resolve(observations, meta.get("school_year"), facts_file)
             problems += probs
             for failure in failed_parts(lambda n: facts[n].value if n in facts else None):
                 first = facts.get(failure.check.whole) or facts[next(iter(failure.parts))]
-                problems.append(Problem(
-                    facts_file, f"parts_{failure.check.rule}",
-                    "分项之和与总数不符" if failure.check.rule == "equal" else "分项之和超过总数",
-                    row=first.chosen.line,
-                    column=" + ".join(failure.parts),
-                    value=failure.describe(dictionary.label),
-                    hint=f"规则 {failure.check.id}",
-                ))
+                problems.append(
+                    Problem(
+                        facts_file,
+                        f"parts_{failure.check.rule}",
+                        "分项之和与总数不符"
+                        if failure.check.rule == "equal"
+                        else "分项之和超过总数",
+                        row=first.chosen.line,
+                        column=" + ".join(failure.parts),
+                        value=failure.describe(dictionary.label),
+                        hint=f"规则 {failure.check.id}",
+                    )
+                )
 
     tables: dict[str, pd.DataFrame] = {}
-    published = pd.DataFrame(columns=["indicator", "value", "decimals", "printed", "source", "note"])
+    published = pd.DataFrame(
+        columns=["indicator", "value", "decimals", "printed", "source", "note"]
+    )
     for spec in dictionary.tables.values():
         path = folder / spec.file
         if not path.exists():
@@ -148,7 +178,9 @@ def load_school_year(
         problems += probs
         if df is None:
             continue
-        decimals = df["value"].map(_decimals) if spec.name == "published" and "value" in df else None
+        decimals = (
+            df["value"].map(_decimals) if spec.name == "published" and "value" in df else None
+        )
         typed, probs = validate_table(df, spec, shown(path))
         problems += probs
         if typed is None:
@@ -164,9 +196,17 @@ def load_school_year(
     if with_previous and year - 1 in paths.list_years(school_id, data_dir):
         previous = load_school_year(school_id, year - 1, data_dir, with_previous=False)
     return SchoolYear(
-        school_id=school_id, year=year, school=school, meta=meta, observations=observations,
-        facts=facts, tables=tables, published=published, folder=folder,
-        warnings=[p for p in problems if p.severity != "error"], previous=previous,
+        school_id=school_id,
+        year=year,
+        school=school,
+        meta=meta,
+        observations=observations,
+        facts=facts,
+        tables=tables,
+        published=published,
+        folder=folder,
+        warnings=[p for p in problems if p.severity != "error"],
+        previous=previous,
     )
 
 

@@ -57,7 +57,8 @@ def list_schools(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        p.name for p in root.iterdir()
+        p.name
+        for p in root.iterdir()
         if p.is_dir() and SCHOOL_ID_RE.match(p.name) and (p / "school.yaml").exists()
     )
 
@@ -65,7 +66,9 @@ def list_schools(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
 def list_years(school_id: str, data_dir: str | os.PathLike[str] | None = None) -> list[int]:
     """Report years with a data folder for the school, ascending."""
     folder = school_dir(school_id, data_dir)
-    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}", p.name))
+    return sorted(
+        int(p.name) for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}", p.name)
+    )
 
 
 def school_dir(school_id: str, data_dir: str | os.PathLike[str] | None = None) -> Path:

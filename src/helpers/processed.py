@@ -23,15 +23,38 @@ def facts_frame(sy: SchoolYear) -> pd.DataFrame:
     rows = []
     for o in sy.observations:
         fact = sy.facts.get(o.field)
-        rows.append({
-            "field": o.field, "label": d.label(o.field), "unit": d.unit(o.field),
-            "value": o.value, "qualifier": o.qualifier, "period": o.period, "source": o.source,
-            "doc": o.doc, "file": o.file, "line": o.line, "note": o.note,
-            "chosen": fact is not None and fact.chosen is o,
-            "rule": fact.rule if fact is not None and fact.chosen is o else None,
-        })
-    cols = ["field", "label", "unit", "value", "qualifier", "period", "source", "doc", "file",
-            "line", "note", "chosen", "rule"]
+        rows.append(
+            {
+                "field": o.field,
+                "label": d.label(o.field),
+                "unit": d.unit(o.field),
+                "value": o.value,
+                "qualifier": o.qualifier,
+                "period": o.period,
+                "source": o.source,
+                "doc": o.doc,
+                "file": o.file,
+                "line": o.line,
+                "note": o.note,
+                "chosen": fact is not None and fact.chosen is o,
+                "rule": fact.rule if fact is not None and fact.chosen is o else None,
+            }
+        )
+    cols = [
+        "field",
+        "label",
+        "unit",
+        "value",
+        "qualifier",
+        "period",
+        "source",
+        "doc",
+        "file",
+        "line",
+        "note",
+        "chosen",
+        "rule",
+    ]
     return pd.DataFrame(rows, columns=cols).astype({"line": "Int64"})
 
 
@@ -50,7 +73,9 @@ def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = Non
 
 
 def process(
-    school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None,
+    school_id: str,
+    year: int,
+    data_dir: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Load, validate and write one school-year (raises before writing anything if invalid)."""

@@ -36,7 +36,7 @@ def decode(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
     """Decode a text file: UTF-8 (BOM optional), else GB18030 with a warning."""
     data = path.read_bytes()
     if data.startswith(BOM):
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     if not data.strip():
         return None, [Problem(shown, "empty_file", "文件为空（没有表头也没有数据）")]
     try:
@@ -46,16 +46,25 @@ def decode(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            return None, [Problem(
-                shown, "encoding", "文件不是 UTF-8 编码，也不是 GBK 编码，无法读取",
-                row=line, hint="请在 Excel 中“另存为 → CSV UTF-8（逗号分隔）”",
-            )]
-        return text, [Problem(
-            shown, "encoding_gbk",
-            "文件按 GBK（GB18030）编码读取：它不是 UTF-8。内容已正确读取，但请改存为 UTF-8",
-            row=line, severity="warning",
-            hint="Excel：另存为 → “CSV UTF-8（逗号分隔）(*.csv)”；或 iconv -f GB18030 -t UTF-8",
-        )]
+            return None, [
+                Problem(
+                    shown,
+                    "encoding",
+                    "文件不是 UTF-8 编码，也不是 GBK 编码，无法读取",
+                    row=line,
+                    hint="请在 Excel 中“另存为 → CSV UTF-8（逗号分隔）”",
+                )
+            ]
+        return text, [
+            Problem(
+                shown,
+                "encoding_gbk",
+                "文件按 GBK（GB18030）编码读取：它不是 UTF-8。内容已正确读取，但请改存为 UTF-8",
+                row=line,
+                severity="warning",
+                hint="Excel：另存为 → “CSV UTF-8（逗号分隔）(*.csv)”；或 iconv -f GB18030 -t UTF-8",
+            )
+        ]
 
 
 def read_csv(path: Path, shown: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -69,14 +78,21 @@ def read_csv(path: Path, shown: str) -> tuple[pd.DataFrame | None, list[Problem]
         return None, problems
     try:
         df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
         )
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        problems.append(Problem(
-            shown, "csv_format", f"CSV 格式错误：某行的列数与表头不符（{exc}）",
-            row=int(m.group(1)) if m else None,
-        ))
+        problems.append(
+            Problem(
+                shown,
+                "csv_format",
+                f"CSV 格式错误：某行的列数与表头不符（{exc}）",
+                row=int(m.group(1)) if m else None,
+            )
+        )
         return None, problems
     except pd.errors.EmptyDataError:
         problems.append(Problem(shown, "empty_file", "文件为空（没有表头也没有数据）"))
@@ -138,17 +154,26 @@ def read_yaml(path: Path, shown: str) -> tuple[YamlDoc | None, list[Problem]]:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problems.append(Problem(
-            shown, "yaml_syntax", f"YAML 语法错误：{getattr(exc, 'problem', exc)}",
-            row=mark.line + 1 if mark else None,
-        ))
+        problems.append(
+            Problem(
+                shown,
+                "yaml_syntax",
+                f"YAML 语法错误：{getattr(exc, 'problem', exc)}",
+                row=mark.line + 1 if mark else None,
+            )
+        )
         return None, problems
     finally:
         loader.dispose()
     for key, line, first in loader.duplicates:
-        problems.append(Problem(
-            shown, "duplicate_key", f"键重复出现（第一次在第 {first} 行）；后一个会覆盖前一个",
-            row=line, column=str(key),
-        ))
+        problems.append(
+            Problem(
+                shown,
+                "duplicate_key",
+                f"键重复出现（第一次在第 {first} 行）；后一个会覆盖前一个",
+                row=line,
+                column=str(key),
+            )
+        )
     # keep the lines alive with the objects they describe
     return YamlDoc(data, loader.lines), problems

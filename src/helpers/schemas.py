@@ -27,7 +27,9 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     checks = []
     if spec.numeric:
         if spec.lower is not None:
-            checks.append(pa.Check.ge(spec.lower, name="not_negative" if spec.lower == 0 else "min"))
+            checks.append(
+                pa.Check.ge(spec.lower, name="not_negative" if spec.lower == 0 else "min")
+            )
         if spec.upper is not None:
             name = "percent_range" if spec.type == "percent" else "max"
             checks.append(pa.Check.le(spec.upper, name=name))
@@ -60,6 +62,19 @@ _MESSAGES = {
 }
 
 
+def _check_rule(check: str, col: FieldSpec | None) -> str:
+    """Map pandera's built-in check names to this project's rule ids."""
+    if col is None:
+        return check
+    if check.startswith("greater_than_or_equal_to"):
+        return "not_negative" if col.lower == 0 else "min"
+    if check.startswith("less_than_or_equal_to"):
+        return "percent_range" if col.type == "percent" else "max"
+    if check.startswith("isin"):
+        return "allowed_values"
+    return check
+
+
 def _integer_problem(value: object) -> str:
     try:
         f = float(str(value))
@@ -68,39 +83,54 @@ def _integer_problem(value: object) -> str:
     return "此列应为整数（计数），却填写了小数" if f != int(f) else "此列应为整数"
 
 
-def validate_table(df: pd.DataFrame, spec: TableSpec, shown: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def validate_table(
+    df: pd.DataFrame, spec: TableSpec, shown: str
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Validate and coerce a table read as text; returns the typed frame or None with problems."""
     problems: list[Problem] = []
     for col in df.columns:
         if col not in spec.columns:
             guess = difflib.get_close_matches(col, list(spec.columns), n=1, cutoff=0.6)
-            problems.append(Problem(
-                shown, "unknown_column", "表头中有数据字典未定义的列",
-                row=1, column=col,
-                hint=f"是否应为 {guess[0]!r}？" if guess else f"允许的列：{', '.join(spec.columns)}",
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    "unknown_column",
+                    "表头中有数据字典未定义的列",
+                    row=1,
+                    column=col,
+                    hint=f"是否应为 {guess[0]!r}？"
+                    if guess
+                    else f"允许的列：{', '.join(spec.columns)}",
+                )
+            )
     for name, col in spec.columns.items():
         if col.required and name not in df.columns:
-            problems.append(Problem(
-                shown, "missing_column", f"缺少必需的列（{col.label}）", row=1, column=name,
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    "missing_column",
+                    f"缺少必需的列（{col.label}）",
+                    row=1,
+                    column=name,
+                )
+            )
     if problems:
         return None, problems
     problems += _duplicate_rows(df, spec, shown)
+    df, probs = _to_numbers(df, spec, shown)
+    problems += probs
     try:
         typed = table_schema(spec).validate(df, lazy=True)
     except SchemaErrors as exc:
         for fc in exc.failure_cases.itertuples(index=False):
-            check = str(fc.check)
             column = None if pd.isna(fc.column) else str(fc.column)
             row = None if pd.isna(fc.index) else int(fc.index)
             value = None if pd.isna(fc.failure_case) else fc.failure_case
+            if hasattr(value, "item"):
+                value = value.item()  # numpy scalar -> plain Python for messages
             col_spec = spec.columns.get(column) if column else None
-            if check.startswith("coerce_dtype") or check.startswith("dtype"):
-                rule = "not_a_number"
-                msg = (_integer_problem(value) if col_spec is not None and col_spec.type == "integer"
-                       else "此列应为数字，却填写了文字")
-            elif check == "not_nullable":
+            check = _check_rule(str(fc.check), col_spec)
+            if check == "not_nullable":
                 rule, msg = "required_value", "必填单元格为空"
             elif check in _MESSAGES:
                 rule, msg = check, _MESSAGES[check]
@@ -117,6 +147,48 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, shown: str) -> tuple[pd.Da
     return typed, problems
 
 
+def _to_numbers(
+    df: pd.DataFrame, spec: TableSpec, shown: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse numeric columns cell by cell; text where a number belongs is reported, not NaN'd."""
+    problems: list[Problem] = []
+    out = df.copy()
+    for name, col in spec.columns.items():
+        if not col.numeric or name not in df.columns:
+            continue
+        parsed = pd.to_numeric(df[name], errors="coerce")
+        for row in df.index[df[name].notna() & parsed.isna()]:
+            value = df.at[row, name]
+            problems.append(
+                Problem(
+                    shown,
+                    "not_a_number",
+                    _integer_problem(value)
+                    if col.type == "integer"
+                    else "此列应为数字，却填写了文字",
+                    row=int(row),
+                    column=name,
+                    value=value,
+                )
+            )
+        if col.type == "integer":
+            frac = parsed.notna() & (parsed != parsed.round())
+            for row in df.index[frac]:
+                problems.append(
+                    Problem(
+                        shown,
+                        "not_an_integer",
+                        "此列应为整数（计数），却填写了小数",
+                        row=int(row),
+                        column=name,
+                        value=df.at[row, name],
+                    )
+                )
+            parsed = parsed.where(~frac)
+        out[name] = parsed
+    return out, problems
+
+
 def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Problem]:
     key = [k for k in spec.key if k in df.columns] or list(df.columns)
     dup = df[df.duplicated(subset=key, keep=False)]
@@ -124,10 +196,14 @@ def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Probl
     for _, group in dup.groupby(key, dropna=False, sort=False):
         rows = list(group.index)
         for row in rows[1:]:
-            problems.append(Problem(
-                shown, "duplicate_row",
-                f"与第 {rows[0]} 行重复（{'、'.join(key)} 相同）",
-                row=int(row), column=",".join(key),
-                value=" / ".join(str(v) for v in group.loc[row, key]),
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    "duplicate_row",
+                    f"与第 {rows[0]} 行重复（{'、'.join(key)} 相同）",
+                    row=int(row),
+                    column=",".join(key),
+                    value=" / ".join(str(v) for v in group.loc[row, key]),
+                )
+            )
     return problems

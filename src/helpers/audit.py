@@ -1,0 +1,405 @@
+"""The data audit: findings a reviewer should see before trusting the report.
+
+:func:`audit` takes a validated school-year (and, through it, the year before) and returns
+:class:`Finding` records: severity (error / warning / info), rule, the facts involved with
+values and provenance, and a Chinese message. Rules:
+
+- ``published_mismatch``: a figure the source printed differs from the one recomputed from raw
+  counts by more than its printed rounding explains; ``not_recomputable`` (info) when no raw
+  counts exist to check it; ``published_conflict`` when the source prints it twice differently.
+- ``conflicting_fact``: one fact recorded with different values; says which one the report
+  uses and why, and which values agree with their parts.
+- ``shares_sum``: printed shares of one whole that do not add up to 100 within rounding.
+- ``implied_denominators``: per-student figures in the source that imply different student
+  counts than the report's one denominator.
+- ``out_of_bounds`` (error) / ``implausible`` (warning): a value outside its hard limits or its
+  plausible range (specs/indicators.yaml).
+- ``yoy_jump``: a year-over-year change beyond the bounds in specs/audit.yaml.
+
+Errors stop a build unless overridden; warnings and info go to the report's 数据核验 appendix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import expr, fmt
+from .checks import failed_parts
+from .compare import change
+from .dictionary import SPECS, load_dictionary
+from .indicators import COMPUTED, MISSING, evaluator, label, registry, value_of
+from .load import SchoolYear
+
+SEVERITIES = ("error", "warning", "info")
+DENOMINATOR = "students_full_time"
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """A fact or figure involved in a finding."""
+
+    name: str
+    label: str
+    value: str
+    provenance: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    rule: str
+    message: str
+    year: int
+    facts: tuple[FactRef, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(self.severity)
+
+
+def _tolerance(decimals: int) -> float:
+    return 0.5 * 10 ** (-decimals) + 1e-9
+
+
+def _printed(row: dict[str, Any], unit: str) -> str:
+    return str(row.get("printed") or fmt.with_unit(row["value"], unit, row["decimals"]))
+
+
+def _pub_ref(iid: str, row: dict[str, Any], unit: str, year: int) -> FactRef:
+    return FactRef(
+        iid,
+        f"原文印出的{label(iid)}",
+        _printed(row, unit),
+        f"{year} 年度 published.csv 第 {row['line']} 行（§{row['source']}）",
+    )
+
+
+def _input_refs(sy: SchoolYear, iid: str) -> list[FactRef]:
+    iv = evaluator(sy).get(iid)
+    return [
+        FactRef(
+            i.name, i.label, fmt.with_unit(i.value, i.unit, _dec(i.name, i.value)), i.provenance
+        )
+        for i in iv.inputs
+    ]
+
+
+def _dec(name: str, value: float | None) -> int:
+    spec = registry().indicators.get(name.removeprefix("prev."))
+    if spec:
+        return spec.decimals
+    return 0 if value is None else fmt.decimals_for(value)
+
+
+def published_rules(sy: SchoolYear) -> list[Finding]:
+    out: list[Finding] = []
+    ev = evaluator(sy)
+    pub = sy.published
+    for iid in dict.fromkeys(pub["indicator"]):
+        spec = registry().indicators.get(iid)
+        if spec is None:
+            continue  # reported by load validation
+        iv = ev.get(iid)
+        rows = iv.published
+        values = {fmt.round_half_up(r["value"], r["decimals"]) for r in rows}
+        if len(rows) > 1 and len({float(v) for v in values}) > 1:
+            out.append(
+                Finding(
+                    "warning",
+                    "published_conflict",
+                    f"原文对{spec.name}印出了不同的数值："
+                    + "、".join(f"{_printed(r, spec.unit)}（§{r['source']}）" for r in rows),
+                    sy.year,
+                    tuple(_pub_ref(iid, r, spec.unit, sy.year) for r in rows),
+                )
+            )
+        if iv.status != COMPUTED:
+            r = rows[0]
+            out.append(
+                Finding(
+                    "info",
+                    "not_recomputable",
+                    f"原文{spec.name} {_printed(r, spec.unit)}（§{r['source']}）缺少原始计数，无法复算；"
+                    f"报告按学校填报值列示并注明。",
+                    sy.year,
+                    (_pub_ref(iid, r, spec.unit, sy.year),),
+                )
+            )
+            continue
+        for r in rows:
+            diff = iv.value - r["value"]
+            if abs(diff) > _tolerance(r["decimals"]):
+                shown = fmt.with_unit(iv.value, spec.unit, max(spec.decimals, r["decimals"]))
+                out.append(
+                    Finding(
+                        "warning",
+                        "published_mismatch",
+                        f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
+                        f"按原始数据复算为 {shown}（{iv.formula_text}），相差 "
+                        f"{fmt.number(abs(diff), max(spec.decimals, r['decimals']))}，"
+                        f"超出四舍五入可解释的 ±{fmt.number(_tolerance(r['decimals']), r['decimals'] + 1)}。",
+                        sy.year,
+                        (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
+                    )
+                )
+    return out
+
+
+def conflict_rules(sy: SchoolYear) -> list[Finding]:
+    out = []
+    d = load_dictionary()
+    for fact in sy.facts.values():
+        if not fact.conflicting:
+            continue
+        lines = []
+        for o in fact.observations:
+            if o.value in {x.value for x in fact.observations[: fact.observations.index(o)]}:
+                continue
+            values = {n: f.value for n, f in sy.facts.items()}
+            values[fact.field] = o.value
+            bad = [
+                p for p in failed_parts(values.get) if fact.field in (p.check.whole, *p.check.parts)
+            ]
+            agree = "；与分项不符：" + "；".join(p.describe(d.label) for p in bad) if bad else ""
+            lines.append(f"{o.value:g}（§{o.source}{'，' + o.period if o.period else ''}）{agree}")
+        refs = tuple(
+            FactRef(fact.field, d.label(fact.field), f"{o.value:g}", o.where)
+            for o in fact.observations
+        )
+        out.append(
+            Finding(
+                "warning",
+                "conflicting_fact",
+                f"{d.label(fact.field)}在来源中有不同取值：{'；'.join(lines)}。"
+                f"报告统一采用 {fact.value:g}（§{fact.chosen.source}），依据：{fact.rule}。",
+                sy.year,
+                refs,
+            )
+        )
+    return out
+
+
+def share_rules(sy: SchoolYear) -> list[Finding]:
+    out = []
+    pub = sy.published
+    for members in registry().share_groups.values():
+        rows = pub[pub["indicator"].isin(members)]
+        for source, g in rows.groupby("source", sort=False):
+            if set(g["indicator"]) != set(members):
+                continue
+            total = float(g["value"].sum())
+            tol = sum(_tolerance(int(d)) for d in g["decimals"])
+            if abs(total - 100) > tol:
+                names = "、".join(f"{label(i)} {v:g}" for i, v in zip(g["indicator"], g["value"], strict=True))
+                out.append(
+                    Finding(
+                        "warning",
+                        "shares_sum",
+                        f"原文 §{source} 的各项占比之和为 {total:.2f}%，不等于 100%"
+                        f"（四舍五入最多可差 ±{tol:.3f}）：{names}。",
+                        sy.year,
+                        tuple(
+                            FactRef(
+                                i, label(i), f"{v:g}", f"published.csv 第 {line} 行（§{source}）"
+                            )
+                            for line, i, v in zip(g.index, g["indicator"], g["value"], strict=True)
+                        ),
+                    )
+                )
+    return out
+
+
+def _implied_range(formula: str, get: Any, p: float, tol: float) -> tuple[float, float] | None:
+    """Student counts S for which the formula, evaluated with S as denominator, prints p."""
+
+    def g(s: float) -> float | None:
+        return expr.evaluate(formula, lambda n: s if n == DENOMINATOR else get(n))
+
+    g1, g2 = g(1.0), g(2.0)
+    if g1 is None or g2 is None or g1 == 0:
+        return None
+    if abs(g2 - g1 / 2) < 1e-9 * abs(g1):  # value = k / S
+        lo, hi = g1 / (p + tol), (g1 / (p - tol) if p > tol else float("inf"))
+    elif abs(g2 - 2 * g1) < 1e-9 * abs(g1):  # value = k * S
+        lo, hi = (p - tol) / g1, (p + tol) / g1
+    else:
+        return None
+    return lo, hi
+
+
+def denominator_rules(sy: SchoolYear) -> list[Finding]:
+    ev = evaluator(sy)
+    chosen = sy.value(DENOMINATOR)
+    if chosen is None:
+        return []
+    implied: list[tuple[str, str, float, tuple[float, float]]] = []
+    refs: list[FactRef] = []
+    for spec in registry().indicators.values():
+        if not spec.per_student or not spec.formula:
+            continue
+        stated = []
+        for r in ev.get(spec.id).published:
+            stated.append(
+                (
+                    r["value"],
+                    _tolerance(r["decimals"]),
+                    f"{_printed(r, spec.unit)}（§{r['source']}）",
+                    _pub_ref(spec.id, r, spec.unit, sy.year),
+                )
+            )
+        if spec.stated_by and spec.stated_by in sy.facts:
+            f = sy.facts[spec.stated_by]
+            stated.append(
+                (
+                    f.value,
+                    1e-9,
+                    f"{label(spec.stated_by)} {f.value:g}（§{f.chosen.source}）",
+                    FactRef(spec.stated_by, label(spec.stated_by), f"{f.value:g}", f.chosen.where),
+                )
+            )
+        for p, tol, text, ref in stated:
+            rng = _implied_range(spec.formula, ev.value, p, tol)
+            if rng is not None:
+                implied.append(
+                    (
+                        spec.name,
+                        text,
+                        (rng[0] + rng[1]) / 2 if rng[1] != float("inf") else rng[0],
+                        rng,
+                    )
+                )
+                refs.append(ref)
+    off = [x for x in implied if not (x[3][0] - 1e-6 <= chosen <= x[3][1] + 1e-6)]
+    if not off:
+        return []
+    observed = sy.facts[DENOMINATOR].observations
+
+    def match(rng: tuple[float, float]) -> str:
+        hits = [o for o in observed if rng[0] - 1e-6 <= o.value <= rng[1] + 1e-6]
+        return f"，与 §{hits[0].source} 的 {hits[0].value:g} 人一致" if hits else ""
+
+    parts = [
+        f"{name} {text} 隐含在校生约 {mid:.0f} 人{'（' + f'{rng[0]:.0f}–{rng[1]:.0f}' + '）' if rng[1] - rng[0] >= 1 else ''}{match(rng)}"
+        for name, text, mid, rng in implied
+    ]
+    refs += [FactRef(DENOMINATOR, label(DENOMINATOR), f"{o.value:g}", o.where) for o in observed]
+    return [
+        Finding(
+            "warning",
+            "implied_denominators",
+            f"原文的生均类数字隐含了不同的在校生分母：{'；'.join(parts)}。"
+            f"本报告的生均指标统一以全日制在校生 {chosen:g} 人（§{sy.facts[DENOMINATOR].chosen.source}）为分母。",
+            sy.year,
+            tuple(refs),
+        )
+    ]
+
+
+def range_rules(sy: SchoolYear) -> list[Finding]:
+    out = []
+    ev = evaluator(sy)
+    for spec in registry().indicators.values():
+        iv = ev.get(spec.id)
+        if iv.value is None:
+            continue
+        for bounds, severity, rule, word in (
+            (spec.bounds, "error", "out_of_bounds", "不可能的取值"),
+            (spec.plausible, "warning", "implausible", "超出合理范围"),
+        ):
+            if bounds and not (bounds[0] <= iv.value <= bounds[1]):
+                out.append(
+                    Finding(
+                        severity,
+                        rule,
+                        f"{spec.name} {iv.text} {word}（{fmt.number(bounds[0], 2)}–{fmt.number(bounds[1], 2)}），请核实。"
+                        f"{iv.derivation()}",
+                        sy.year,
+                        tuple(_input_refs(sy, spec.id)),
+                    )
+                )
+                break
+    return out
+
+
+def yoy_rules(
+    sy: SchoolYear, points: float | None = None, percent: float | None = None
+) -> list[Finding]:
+    if sy.previous is None:
+        return []
+    cfg = yaml.safe_load((SPECS / "audit.yaml").read_text(encoding="utf-8"))["yoy"]
+    points = cfg["points"] if points is None else points
+    percent = cfg["percent"] if percent is None else percent
+    out = []
+    names = [*load_dictionary().facts, *registry().indicators]
+    for name in names:
+        spec = registry().indicators.get(name)
+        if spec is not None and spec.kind in {"growth", "difference"}:
+            continue  # already a change
+        c = change(sy, name)
+        if c is None or c.flat:
+            continue
+        big = (
+            abs(c.delta) > points
+            if c.points
+            else (c.pct_change is not None and abs(c.pct_change) > percent)
+        )
+        if big:
+            bound = f"±{points:g} 个百分点" if c.points else f"±{percent:g}%"
+            out.append(
+                Finding(
+                    "warning",
+                    "yoy_jump",
+                    f"{c.current.spec.name}由上年 {c.previous.text} 变为 {c.current.text}，{c.phrase()}，"
+                    f"超出设定的年度变化界限 {bound}，请核实。",
+                    sy.year,
+                    (
+                        FactRef(name, c.current.spec.name, c.previous.text, f"{sy.year - 1} 年度"),
+                        FactRef(name, c.current.spec.name, c.current.text, f"{sy.year} 年度"),
+                    ),
+                )
+            )
+    return out
+
+
+def audit(
+    sy: SchoolYear, yoy_points: float | None = None, yoy_percent: float | None = None
+) -> list[Finding]:
+    """All findings for the school-year, errors first."""
+    findings = [
+        *conflict_rules(sy),
+        *published_rules(sy),
+        *share_rules(sy),
+        *denominator_rules(sy),
+        *range_rules(sy),
+        *yoy_rules(sy, yoy_points, yoy_percent),
+    ]
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: order[f.severity])
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Findings as a table (severity, rule, message, facts with provenance)."""
+    return pd.DataFrame(
+        [
+            {
+                "severity": f.severity,
+                "rule": f.rule,
+                "year": f.year,
+                "message": f.message,
+                "facts": "；".join(f"{r.label} {r.value}（{r.provenance}）" for r in f.facts),
+            }
+            for f in findings
+        ],
+        columns=["severity", "rule", "year", "message", "facts"],
+    )
+
+
+def missing_count(sy: SchoolYear) -> int:
+    """How many registry indicators are missing for the year (for summaries)."""
+    return sum(1 for iid in registry().indicators if value_of(sy, iid).status == MISSING)
+
+

@@ -1,0 +1,83 @@
+"""Numbers as Chinese reports print them.
+
+Half-up rounding (never banker's rounding) applied only at display; percentages and money to
+two decimals; ratios as ``1:15.21``; a missing value is written 未填报, never NaN or None.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+MISSING = "未填报"
+
+
+def is_missing(value: object) -> bool:
+    """True for None, NaN and pandas NA."""
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(value))  # type: ignore[arg-type]
+    except TypeError:
+        return value is getattr(__import__("pandas"), "NA", object())
+
+
+def round_half_up(value: float, decimals: int = 0) -> Decimal:
+    """Round half away from zero at ``decimals`` places, on the shortest decimal repr.
+
+    ``repr`` gives the shortest string that round-trips (0.145 → '0.145'), so a figure a person
+    typed as 0.145 rounds to 0.15 as on paper, not to 0.14 as binary floating point would.
+    """
+    quantum = Decimal(1).scaleb(-decimals)
+    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def number(value: float | None, decimals: int = 0, thousands: bool = False) -> str:
+    """A number with fixed decimals, half-up; 未填报 when missing."""
+    if is_missing(value):
+        return MISSING
+    d = round_half_up(value, decimals)
+    if d == 0:
+        d = abs(d)  # no "-0.00"
+    return f"{d:,.{decimals}f}" if thousands else f"{d:.{decimals}f}"
+
+
+def percent(value: float | None, decimals: int = 2) -> str:
+    """``51.72%``."""
+    return MISSING if is_missing(value) else f"{number(value, decimals)}%"
+
+
+def ratio(value: float | None, decimals: int = 2) -> str:
+    """A students-per-teacher ratio printed ``1:15.21``."""
+    return MISSING if is_missing(value) else f"1:{number(value, decimals)}"
+
+
+def with_unit(value: float | None, unit: str, decimals: int = 0, thousands: bool = False) -> str:
+    """Value and unit as in running text: ``203 人``, ``51.72%``, ``1:15.21``, ``6077.36 元/生``."""
+    if is_missing(value):
+        return MISSING
+    if unit == "%":
+        return percent(value, decimals)
+    if unit == "ratio":
+        return ratio(value, decimals)
+    return f"{number(value, decimals, thousands)} {unit}".rstrip()
+
+
+def wan(value: float | None, unit: str, decimals: int | None = None) -> str:
+    """Value in 万 (ten thousands): ``4195.2 万元``; trailing zeros dropped unless decimals given."""
+    if is_missing(value):
+        return MISSING
+    scaled = Decimal(repr(float(value))) / Decimal(10000)
+    if decimals is None:
+        text = format(scaled.normalize(), "f")
+    else:
+        text = f"{round_half_up(float(scaled), decimals):.{decimals}f}"
+    return f"{text} 万{unit}"
+
+
+def decimals_for(value: float) -> int:
+    """Decimals needed to show a stored raw value as typed (25901641.9 → 1, 203 → 0)."""
+    text = repr(float(value))
+    if "e" in text or text.endswith(".0"):
+        return 0
+    return len(text.split(".")[1])

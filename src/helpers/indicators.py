@@ -1,0 +1,366 @@
+"""Indicators: every derived figure, defined once in ``specs/indicators.yaml``.
+
+:func:`compute` evaluates the registry for a school-year. Each result carries its value
+(unrounded), how it was obtained (computed from raw facts, or reported by the school when the
+raw counts are not on file), the inputs with their values and provenance, and the figures the
+source printed for it, so that text, tables, tooltips and the audit all show the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import expr, fmt
+from .dictionary import SPECS, load_dictionary
+from .load import SchoolYear
+
+COMPUTED, REPORTED, MISSING = "computed", "reported", "missing"
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """One registry entry (see the header of specs/indicators.yaml)."""
+
+    id: str
+    name: str
+    kind: str
+    unit: str
+    decimals: int
+    reference: str
+    formula: str | None = None
+    aggregate: dict[str, Any] | None = None
+    note: str | None = None
+    chapter: str | None = None
+    table: str | None = None
+    per_student: bool = False
+    stated_by: str | None = None
+    plausible: tuple[float, float] | None = None
+    bounds: tuple[float, float] | None = None
+    share_group: str | None = None
+
+    @property
+    def inputs(self) -> list[str]:
+        if self.formula:
+            return expr.names(self.formula)
+        return []
+
+
+@dataclass(frozen=True)
+class Registry:
+    indicators: dict[str, IndicatorSpec]
+    share_groups: dict[str, tuple[str, ...]]
+    standards: tuple[dict[str, Any], ...]
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """Parse specs/indicators.yaml and specs/thresholds.yaml (cached); checks every formula."""
+    raw = yaml.safe_load((SPECS / "indicators.yaml").read_text(encoding="utf-8"))
+    facts = load_dictionary().facts
+    specs: dict[str, IndicatorSpec] = {}
+    for iid, r in raw["indicators"].items():
+        if iid in facts:
+            raise ValueError(f"indicators.yaml: {iid} is also a fact id")
+        if bool(r.get("formula")) == bool(r.get("aggregate")):
+            raise ValueError(f"indicators.yaml: {iid} needs exactly one of formula / aggregate")
+        specs[iid] = IndicatorSpec(
+            id=iid,
+            name=r["name"],
+            kind=r["kind"],
+            unit=r["unit"],
+            decimals=int(r["decimals"]),
+            reference=r["reference"],
+            formula=r.get("formula"),
+            aggregate=r.get("aggregate"),
+            note=r.get("note"),
+            chapter=r.get("chapter"),
+            table=r.get("table"),
+            per_student=bool(r.get("per_student", False)),
+            stated_by=r.get("stated_by"),
+            plausible=tuple(r["plausible"]) if r.get("plausible") else None,
+            bounds=tuple(r["bounds"]) if r.get("bounds") else None,
+            share_group=r.get("share_group"),
+        )
+    for spec in specs.values():
+        for name in spec.inputs:
+            base = name.removeprefix("prev.")
+            if base not in facts and base not in specs:
+                raise ValueError(f"indicators.yaml: {spec.id} uses unknown input {name!r}")
+    thresholds = yaml.safe_load((SPECS / "thresholds.yaml").read_text(encoding="utf-8"))
+    for s in thresholds["standards"]:
+        if s["indicator"] not in specs and s["indicator"] not in facts:
+            raise ValueError(f"thresholds.yaml: unknown indicator {s['indicator']!r}")
+    groups = {k: tuple(v) for k, v in raw.get("share_groups", {}).items()}
+    return Registry(specs, groups, tuple(thresholds["standards"]))
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a derivation: a fact, an indicator, or table rows."""
+
+    name: str
+    label: str
+    value: float | None
+    unit: str
+    provenance: str
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    """An indicator's value for one school-year, with its derivation."""
+
+    spec: IndicatorSpec
+    value: float | None
+    status: str
+    inputs: tuple[Input, ...] = ()
+    published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def missing(self) -> bool:
+        return self.value is None
+
+    @property
+    def text(self) -> str:
+        """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, or 未填报."""
+        return fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
+
+    @property
+    def formula_text(self) -> str:
+        """The definition in words."""
+        if self.spec.formula:
+            return expr.render(self.spec.formula, lambda n: label(n))
+        agg = self.spec.aggregate or {}
+        where = "，".join(f"{k} 为 {'/'.join(v)}" for k, v in (agg.get("where") or {}).items())
+        what = "行数" if agg.get("count") else f"{agg.get('sum')} 之和"
+        return f"{agg.get('table')} 表{('中' + where + '的') if where else ''}{what}"
+
+    def derivation(self) -> str:
+        """Formula, inputs with values, and sources, in one Chinese sentence."""
+        if self.status == REPORTED:
+            src = "；".join(f"§{p['source']}" for p in self.published)
+            return (
+                f"{self.spec.name}：学校填报值 {self.text}（原始数据未提供，无法复算；来源 {src}）"
+            )
+        if self.status == MISSING:
+            return f"{self.spec.name}：未填报（缺少 {'、'.join(i.label for i in self.inputs if i.value is None) or '数据'}）"
+        parts = "；".join(
+            f"{i.label} {fmt.with_unit(i.value, i.unit, _input_decimals(i))}（{i.provenance}）"
+            for i in self.inputs
+        )
+        return f"{self.spec.name} = {self.formula_text} = {self.text}。其中 {parts}。"
+
+
+def _input_decimals(i: Input) -> int:
+    spec = registry().indicators.get(i.name.removeprefix("prev."))
+    if spec is not None:
+        return spec.decimals
+    return 0 if i.value is None else fmt.decimals_for(i.value)
+
+
+def label(name: str) -> str:
+    """Chinese label of a fact or indicator id (``prev.x`` → 上年x)."""
+    base = name.removeprefix("prev.")
+    spec = registry().indicators.get(base)
+    text = spec.name if spec else load_dictionary().label(base)
+    return f"上年{text}" if name.startswith("prev.") else text
+
+
+def unit(name: str) -> str:
+    base = name.removeprefix("prev.")
+    spec = registry().indicators.get(base)
+    return spec.unit if spec else load_dictionary().unit(base)
+
+
+class Evaluator:
+    """Evaluates indicators for one school-year, each once (memoised)."""
+
+    def __init__(self, sy: SchoolYear):
+        self.sy = sy
+        self._cache: dict[str, IndicatorValue] = {}
+        self._prev = Evaluator(sy.previous) if sy.previous is not None else None
+        self._stack: list[str] = []
+
+    def value(self, name: str) -> float | None:
+        """A fact's or indicator's value (``prev.x`` looks in the previous year)."""
+        if name.startswith("prev."):
+            return None if self._prev is None else self._prev.value(name[5:])
+        if name in self.sy.facts:
+            return self.sy.facts[name].value
+        if name in registry().indicators:
+            return self.get(name).value
+        return None
+
+    def provenance(self, name: str) -> str:
+        if name.startswith("prev."):
+            if self._prev is None:
+                return f"{self.sy.year - 1} 年度无数据"
+            return f"{self.sy.year - 1} 年度 " + self._prev.provenance(name[5:])
+        fact = self.sy.facts.get(name)
+        if fact is not None:
+            return fact.chosen.where
+        if name in registry().indicators:
+            iv = self.get(name)
+            return {COMPUTED: "由原始数据计算", REPORTED: "学校填报值", MISSING: "未填报"}[
+                iv.status
+            ]
+        return "未填报"
+
+    def get(self, iid: str) -> IndicatorValue:
+        if iid in self._cache:
+            return self._cache[iid]
+        if iid in self._stack:
+            raise ValueError(
+                f"indicators.yaml: circular definition {' → '.join([*self._stack, iid])}"
+            )
+        spec = registry().indicators[iid]
+        self._stack.append(iid)
+        try:
+            result = self._evaluate(spec)
+        finally:
+            self._stack.pop()
+        self._cache[iid] = result
+        return result
+
+    def _published(self, iid: str) -> tuple[dict[str, Any], ...]:
+        pub = self.sy.published
+        rows = pub[pub["indicator"] == iid]
+        return tuple(
+            {
+                "value": float(r.value),
+                "decimals": int(r.decimals),
+                "printed": r.printed,
+                "source": r.source,
+                "line": int(line),
+            }
+            for line, r in rows.iterrows()
+        )
+
+    def _evaluate(self, spec: IndicatorSpec) -> IndicatorValue:
+        published = self._published(spec.id)
+        if spec.formula:
+            inputs = tuple(
+                Input(n, label(n), self.value(n), unit(n), self.provenance(n)) for n in spec.inputs
+            )
+            value = expr.evaluate(spec.formula, self.value)
+        else:
+            value, inputs = self._aggregate(spec)
+        if value is not None:
+            return IndicatorValue(spec, value, COMPUTED, inputs, published)
+        if published:
+            return IndicatorValue(spec, published[0]["value"], REPORTED, inputs, published)
+        return IndicatorValue(spec, None, MISSING, inputs, published)
+
+    def _aggregate(self, spec: IndicatorSpec) -> tuple[float | None, tuple[Input, ...]]:
+        agg = spec.aggregate or {}
+        table = self.sy.table(agg["table"])
+        if table is None:
+            return None, ()
+        rows = table
+        for column, allowed in (agg.get("where") or {}).items():
+            rows = rows[rows[column].isin(allowed)]
+        if agg.get("where") and rows.empty:
+            # the table does not mention this category: missing, not 0 (a school with truly
+            # none records a row with count 0)
+            return None, ()
+        value = float(len(rows)) if agg.get("count") else float(rows[agg["sum"]].sum())
+        lines = ", ".join(str(i) for i in rows.index)
+        sources = "、".join(sorted({f"§{s}" for s in rows["source"]}))
+        tspec = load_dictionary().tables[agg["table"]]
+        prov = (
+            f"{tspec.file} 第 {lines} 行（{sources}）"
+            if len(rows)
+            else f"{tspec.file}（无符合条件的行）"
+        )
+        return value, (Input(agg["table"], tspec.label, value, spec.unit, prov),)
+
+
+def evaluator(sy: SchoolYear) -> Evaluator:
+    """The (memoised) evaluator of a school-year."""
+    ev = getattr(sy, "_evaluator", None)
+    if ev is None:
+        ev = Evaluator(sy)
+        sy._evaluator = ev  # type: ignore[attr-defined]
+    return ev
+
+
+def compute(sy: SchoolYear) -> dict[str, IndicatorValue]:
+    """Every indicator of the registry for the school-year."""
+    ev = evaluator(sy)
+    return {iid: ev.get(iid) for iid in registry().indicators}
+
+
+def get(sy: SchoolYear, iid: str) -> IndicatorValue:
+    """One indicator of the school-year."""
+    return evaluator(sy).get(iid)
+
+
+def indicator_frame(sy: SchoolYear) -> pd.DataFrame:
+    """All indicators as a tidy table (written to data/processed)."""
+    rows = []
+    for iv in compute(sy).values():
+        rows.append(
+            {
+                "indicator": iv.id,
+                "name": iv.spec.name,
+                "value": iv.value,
+                "status": iv.status,
+                "text": iv.text,
+                "unit": iv.spec.unit,
+                "decimals": iv.spec.decimals,
+                "formula": iv.spec.formula or "",
+                "derivation": iv.derivation(),
+                "chapter": iv.spec.chapter,
+                "table": iv.spec.table,
+                "reference": iv.spec.reference,
+            }
+        )
+    return pd.DataFrame(rows).astype({"value": "Float64"})
+
+
+def fact_spec(name: str) -> IndicatorSpec:
+    """An IndicatorSpec describing a raw fact, so facts and indicators display alike."""
+    f = load_dictionary().facts[name]
+    unit_ = "%" if f.type == "percent" else f.unit
+    decimals = (
+        2 if f.type == "percent" or f.unit.startswith("元") else (0 if f.type == "integer" else -1)
+    )
+    return IndicatorSpec(
+        id=name,
+        name=f.label,
+        kind="fact",
+        unit=unit_,
+        decimals=decimals,
+        reference="原始数据（docs/data-dictionary.md）",
+    )
+
+
+def fact_value(sy: SchoolYear, name: str) -> IndicatorValue:
+    """A raw fact as an IndicatorValue: value, provenance, and missing when not filed."""
+    spec = fact_spec(name)
+    fact = sy.facts.get(name)
+    if fact is None:
+        return IndicatorValue(spec, None, MISSING, ())
+    if spec.decimals < 0:  # a measured number: show it as typed
+        spec = IndicatorSpec(**{**spec.__dict__, "decimals": fmt.decimals_for(fact.value)})
+    inp = Input(name, spec.name, fact.value, spec.unit, fact.chosen.where)
+    return IndicatorValue(spec, fact.value, "fact", (inp,))
+
+
+def value_of(sy: SchoolYear, name: str) -> IndicatorValue:
+    """A fact or an indicator of the school-year, by id."""
+    if name in registry().indicators:
+        return get(sy, name)
+    if name in load_dictionary().facts:
+        return fact_value(sy, name)
+    raise KeyError(
+        f"{name!r} 既不是事实字段也不是指标（见 docs/data-dictionary.md 与 specs/indicators.yaml）"
+    )
