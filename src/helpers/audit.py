@@ -194,7 +194,9 @@ def share_rules(sy: SchoolYear) -> list[Finding]:
             total = float(g["value"].sum())
             tol = sum(_tolerance(int(d)) for d in g["decimals"])
             if abs(total - 100) > tol:
-                names = "、".join(f"{label(i)} {v:g}" for i, v in zip(g["indicator"], g["value"], strict=True))
+                names = "、".join(
+                    f"{label(i)} {v:g}" for i, v in zip(g["indicator"], g["value"], strict=True)
+                )
                 out.append(
                     Finding(
                         "warning",
@@ -401,5 +403,3 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
 def missing_count(sy: SchoolYear) -> int:
     """How many registry indicators are missing for the year (for summaries)."""
     return sum(1 for iid in registry().indicators if value_of(sy, iid).status == MISSING)
-
-

@@ -49,7 +49,9 @@ def failed_parts(get: Lookup, tolerance: float = 1e-6) -> list[PartsResult]:
             continue
         total = sum(present.values())
         if check.rule == "equal":
-            if (len(present) == len(parts) and abs(total - whole) > tolerance) or total > whole + tolerance:
+            if (
+                len(present) == len(parts) and abs(total - whole) > tolerance
+            ) or total > whole + tolerance:
                 out.append(PartsResult(check, whole, present))
         elif total > whole + tolerance:
             out.append(PartsResult(check, whole, present))

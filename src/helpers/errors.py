@@ -56,9 +56,16 @@ class DataValidationError(Exception):
     def __str__(self) -> str:
         return self.render()
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback: the problems, nothing from pandas."""
+        return self.render().splitlines()
+
 
 class SchoolNotFoundError(LookupError):
     """No data folder for the requested school or year."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"SchoolNotFoundError: {self}"]
 
 
 def raise_if_errors(problems: Iterable[Problem], context: str = "") -> None:

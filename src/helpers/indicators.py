@@ -19,7 +19,7 @@ from . import expr, fmt
 from .dictionary import SPECS, load_dictionary
 from .load import SchoolYear
 
-COMPUTED, REPORTED, MISSING = "computed", "reported", "missing"
+COMPUTED, REPORTED, MISSING, FACT = "computed", "reported", "missing", "fact"
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ class IndicatorValue:
     status: str
     inputs: tuple[Input, ...] = ()
     published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    qualifier: str | None = None  # 约 / 超过 … as the source states a raw fact
 
     @property
     def id(self) -> str:
@@ -130,8 +131,9 @@ class IndicatorValue:
 
     @property
     def text(self) -> str:
-        """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, or 未填报."""
-        return fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
+        """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, ``约 92000 平方米``, or 未填报."""
+        text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
+        return f"{self.qualifier} {text}" if self.qualifier and self.value is not None else text
 
     @property
     def formula_text(self) -> str:
@@ -145,6 +147,8 @@ class IndicatorValue:
 
     def derivation(self) -> str:
         """Formula, inputs with values, and sources, in one Chinese sentence."""
+        if self.status == FACT:
+            return f"{self.spec.name} {self.text}：原始数据，来源 {self.inputs[0].provenance}"
         if self.status == REPORTED:
             src = "；".join(f"§{p['source']}" for p in self.published)
             return (
@@ -351,8 +355,12 @@ def fact_value(sy: SchoolYear, name: str) -> IndicatorValue:
         return IndicatorValue(spec, None, MISSING, ())
     if spec.decimals < 0:  # a measured number: show it as typed
         spec = IndicatorSpec(**{**spec.__dict__, "decimals": fmt.decimals_for(fact.value)})
-    inp = Input(name, spec.name, fact.value, spec.unit, fact.chosen.where)
-    return IndicatorValue(spec, fact.value, "fact", (inp,))
+    where = fact.chosen.where
+    if fact.conflicting:
+        others = "、".join(f"{o.value:g}（§{o.source}）" for o in fact.alternatives)
+        where += f"；来源中另载 {others}，未采用（依据：{fact.rule}）"
+    inp = Input(name, spec.name, fact.value, spec.unit, where)
+    return IndicatorValue(spec, fact.value, FACT, (inp,), qualifier=fact.qualifier)
 
 
 def value_of(sy: SchoolYear, name: str) -> IndicatorValue:

@@ -21,6 +21,7 @@ from .checks import failed_parts
 from .dictionary import load_dictionary
 from .errors import Problem, raise_if_errors
 from .facts import Fact, Observation, parse_observations, resolve
+from .narrative import Narrative, load_narratives
 from .readers import read_csv, read_yaml, rel
 from .schemas import validate_table
 
@@ -41,6 +42,7 @@ class SchoolYear:
     tables: dict[str, pd.DataFrame]
     published: pd.DataFrame
     folder: Path
+    narratives: list[Narrative] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     previous: SchoolYear | None = None
 
@@ -191,6 +193,10 @@ def load_school_year(
         else:
             tables[spec.name] = typed
 
+    narratives, probs = load_narratives(folder, shown)
+    problems += probs
+    problems += _unknown_published(published, shown(folder / "published.csv"))
+
     raise_if_errors(problems, f"{school_id} {year}")
     previous = None
     if with_previous and year - 1 in paths.list_years(school_id, data_dir):
@@ -205,9 +211,33 @@ def load_school_year(
         tables=tables,
         published=published,
         folder=folder,
+        narratives=narratives,
         warnings=[p for p in problems if p.severity != "error"],
         previous=previous,
     )
+
+
+def _unknown_published(published: pd.DataFrame, shown: str) -> list[Problem]:
+    from .indicators import registry  # late: indicators builds on this module
+
+    known = registry().indicators
+    return [
+        Problem(
+            shown,
+            "unknown_indicator",
+            "指标编号不在 specs/indicators.yaml 中",
+            row=int(line),
+            column="indicator",
+            value=iid,
+            hint=(
+                f"是否应为 {g[0]!r}？"
+                if (g := difflib.get_close_matches(iid, list(known), n=1))
+                else None
+            ),
+        )
+        for line, iid in published["indicator"].items()
+        if iid not in known
+    ]
 
 
 def _decimals(text: object) -> int | None:

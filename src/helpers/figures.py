@@ -1,0 +1,184 @@
+"""The report's charts, each drawn from the data by one function (seaborn via helpers.charts).
+
+Each figure says whether the school-year has data for it (``available``) so that numbering
+图N is known before anything is drawn, and a chapter never draws an empty chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from . import charts
+from .indicators import value_of
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .report import Report
+
+
+@dataclass(frozen=True)
+class FigureDef:
+    id: str
+    title: Callable[[Report], str]
+    data: Callable[[Report], pd.DataFrame]
+    draw: Callable[[pd.DataFrame], Figure]
+    note: Callable[[Report], str] = lambda rep: ""
+
+
+def _enrollment(rep: Report) -> pd.DataFrame:
+    rows = []
+    for y, sy in rep.years_upto(3).items():
+        for fid, label in (("enrollment", "招生人数"), ("graduates", "毕业人数")):
+            v = sy.value(fid)
+            if v is not None:
+                rows.append({"年度": str(y), "指标": label, "人数": v})
+    return pd.DataFrame(rows, columns=["年度", "指标", "人数"])
+
+
+def _dual(rep: Report) -> pd.DataFrame:
+    rows = [
+        {"层级": label, "人数": rep.sy.value(f"dual_qualified_{k}")}
+        for k, label in (("senior", "高级"), ("intermediate", "中级"), ("junior", "初级"))
+    ]
+    df = pd.DataFrame(rows)
+    return df if df["人数"].notna().all() else df.iloc[0:0]
+
+
+def _satisfaction(rep: Report) -> pd.DataFrame:
+    from .tables import SATISFACTION_ITEMS
+
+    rows = []
+    for y, sy in rep.years_upto(2).items():
+        for fid in SATISFACTION_ITEMS:
+            iv = value_of(sy, fid)
+            if iv.value is not None:
+                rows.append({"项目": _short(iv.spec.name), "年度": str(y), "满意度（%）": iv.value})
+    return pd.DataFrame(rows, columns=["项目", "年度", "满意度（%）"])
+
+
+def _short(label: str) -> str:
+    return (
+        label.replace("（不含思想政治课）", "")
+        .replace("教学满意度", "教学")
+        .replace("满意度", "")
+        .replace("（表1第", "（第")
+        .strip()
+    )
+
+
+def _destinations(rep: Report) -> pd.DataFrame:
+    sy = rep.sy
+    parts = [
+        ("升学", sy.value("further_study")),
+        ("第一产业就业", sy.value("employed_primary")),
+        ("第二产业就业", sy.value("employed_secondary")),
+        ("第三产业就业", sy.value("employed_tertiary")),
+    ]
+    grads, employed = sy.value("graduates"), sy.value("employed_incl_further_study")
+    if grads is not None and employed is not None:
+        parts.append(("未就业", grads - employed))
+    if any(v is None for _, v in parts):
+        return pd.DataFrame(columns=["去向", "人数"])
+    return pd.DataFrame([{"去向": k, "人数": v} for k, v in parts if v > 0])
+
+
+def _awards(rep: Report) -> pd.DataFrame:
+    rows = []
+    for y, sy in rep.years_upto(3).items():
+        t = sy.table("awards")
+        if t is None:
+            continue
+        for level, n in t.groupby("level", sort=False)["count"].sum().items():
+            rows.append({"年度": str(y), "级别": level, "获奖数（项）": float(n)})
+    return pd.DataFrame(rows, columns=["年度", "级别", "获奖数（项）"])
+
+
+def _funding(rep: Report) -> pd.DataFrame:
+    rows = [
+        {
+            "年度": str(y),
+            "指标": "财政拨款",
+            "金额（万元）": sy.value("fiscal_appropriation_yuan") / 10000,
+        }
+        for y, sy in rep.years_upto(3).items()
+        if sy.value("fiscal_appropriation_yuan") is not None
+    ]
+    return pd.DataFrame(rows, columns=["年度", "指标", "金额（万元）"])
+
+
+def _years(df: pd.DataFrame) -> str:
+    years = sorted(set(df["年度"])) if len(df) else []
+    return f"{years[0]}—{years[-1]} 年" if len(years) > 1 else (f"{years[0]} 年" if years else "")
+
+
+FIGURES: dict[str, FigureDef] = {
+    f.id: f
+    for f in [
+        FigureDef(
+            "enrollment_graduates",
+            lambda rep: f"{_years(_enrollment(rep))}招生与毕业人数",
+            _enrollment,
+            lambda df: charts.bar_chart(df, x="年度", y="人数", hue="指标", ylabel="人数（人）"),
+            lambda rep: "未填报的年度不绘出。",
+        ),
+        FigureDef(
+            "dual_structure",
+            lambda rep: "“双师型”教师结构",
+            _dual,
+            lambda df: charts.donut_chart(df, label="层级", value="人数"),
+        ),
+        FigureDef(
+            "satisfaction",
+            lambda rep: f"{_years(_satisfaction(rep))}在校体验满意度",
+            _satisfaction,
+            lambda df: charts.bar_chart(
+                df, x="项目", y="满意度（%）", hue="年度", value_format="{:.2f}", horizontal=True
+            ),
+        ),
+        FigureDef(
+            "destinations",
+            lambda rep: f"{rep.year} 届毕业生去向",
+            _destinations,
+            lambda df: charts.donut_chart(df, label="去向", value="人数"),
+        ),
+        FigureDef(
+            "awards",
+            lambda rep: f"{_years(_awards(rep))}技能大赛获奖情况",
+            _awards,
+            lambda df: charts.bar_chart(
+                df, x="年度", y="获奖数（项）", hue="级别", ylabel="获奖数（项）"
+            ),
+            lambda rep: "按赛事所在年度统计；未填报的级别不绘出。",
+        ),
+        FigureDef(
+            "funding",
+            lambda rep: f"{_years(_funding(rep))}财政拨款",
+            _funding,
+            lambda df: charts.bar_chart(
+                df,
+                x="年度",
+                y="金额（万元）",
+                hue="指标",
+                value_format="{:,.2f}",
+                ylabel="金额（万元）",
+            ),
+        ),
+    ]
+}
+
+
+def png(fig: Figure, dpi: int = 100) -> bytes:
+    """A figure as PNG bytes (moderate dpi keeps report.html small); closes the figure."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,192 @@
+"""What the chapter notebooks call: open a school-year and render chapters and sections.
+
+A notebook does::
+
+    rep = open_report(school_id, year, data_dir)   # validates; fails with a clear message
+    rep.chapter("1")                                # chapter heading
+    rep.section("1.1")                              # section 1.1 with its subsections
+
+Each call returns an object JupyterLab and nbconvert display as HTML.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from . import charts, markup, outline, paths, textgen
+from .figures import FIGURES, png
+from .load import SchoolYear, load_school_year
+from .tables import TABLES, appendix_layouts, appendix_table
+
+
+@dataclass(frozen=True)
+class Html:
+    """An HTML fragment that notebooks display as rich output."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+class Report:
+    """One school-year's report: the data, other years for comparisons, numbering."""
+
+    def __init__(self, sy: SchoolYear, data_dir: str | os.PathLike[str] | None = None):
+        self.sy = sy
+        self.data_dir = data_dir
+        self._years: dict[int, SchoolYear] = {sy.year: sy}
+        if sy.previous is not None:
+            self._years[sy.previous.year] = sy.previous
+
+    @property
+    def year(self) -> int:
+        return self.sy.year
+
+    def sy_of(self, year: int) -> SchoolYear:
+        """Another year of the same school (loaded once, validated)."""
+        if year not in self._years:
+            self._years[year] = load_school_year(self.sy.school_id, year, self.data_dir)
+        return self._years[year]
+
+    def years_upto(self, n: int) -> dict[int, SchoolYear]:
+        """The last n report years up to this one that have a data folder, oldest first."""
+        years = [y for y in paths.list_years(self.sy.school_id, self.data_dir) if y <= self.year][
+            -n:
+        ]
+        return {y: self.sy_of(y) for y in years}
+
+    def years_before(self) -> dict[int, SchoolYear]:
+        years = [y for y in paths.list_years(self.sy.school_id, self.data_dir) if y < self.year]
+        return {y: self.sy_of(y) for y in years}
+
+    @cached_property
+    def numbers(self) -> dict[tuple[str, str], int]:
+        available = {("figure", k): len(f.data(self)) > 0 for k, f in FIGURES.items()}
+        available.update({("table", k): t.available(self) for k, t in TABLES.items()})
+        return outline.numbering(available)
+
+    # ---------------------------------------------------------------- rendering
+    def title_page(self) -> Html:
+        t = outline.report_title()
+        return Html(
+            '<header class="nb-title">'
+            f'<div class="nb-title-school">{markup.esc(self.sy.school_name)}</div>'
+            f'<h1 class="nb-title-main">{markup.esc(t)}（{self.year}年度）</h1>'
+            f'<div class="nb-title-year">{markup.esc(self.sy.school_year or "")}</div></header>'
+        )
+
+    def chapter(self, key: str) -> Html:
+        c = outline.chapter(key)
+        head = markup.heading(1, c.heading, f"ch-{c.id}", "nb-chapter")
+        return Html((self.title_page().html if c.id == "0" else "") + head)
+
+    def section(self, number: str) -> Html:
+        """A section and all its subsections (e.g. ``1.1`` renders 1.1.1–1.1.4)."""
+        sections = [
+            s
+            for c in outline.outline()
+            for s in c.sections
+            if s.number == number or s.number.startswith(number + ".")
+        ]
+        if not sections:
+            raise KeyError(f"specs/report.yaml 中没有第 {number} 节")
+        return Html("".join(self._render_section(s) for s in sections))
+
+    def _render_section(self, s: outline.Section) -> str:
+        head = ""
+        if s.title:
+            numbered = s.number[0].isdigit()
+            text = f"{s.number} {s.title}" if numbered else s.title
+            head = markup.heading(min(s.depth, 4) if numbered else 2, text, markup.slug(s.number))
+        if not s.blocks:
+            return head
+        body = "".join(self._render_block(s, b) for b in s.blocks)
+        if not body.strip():
+            body = markup.para(
+                f"本年度未填报{markup.esc(s.title or '本部分')}相关内容。", cls="nb-missing-section"
+            )
+        return head + body
+
+    def _render_block(self, s: outline.Section, b: dict) -> str:
+        if "narrative" in b:
+            return "".join(
+                self._prose(n)
+                for n in self._narratives(str(b["narrative"]), ("section", "preface"))
+            )
+        if "case" in b:
+            cases = [n for n in self.sy.narratives if n.kind == "case" and n.number == b["case"]]
+            return "".join(
+                '<section class="nb-case">'
+                + markup.heading(4, f"案例{n.number} {n.title}", f"case-{n.number}")
+                + self._prose(n)
+                + "</section>"
+                for n in cases
+            )
+        if "challenges" in b:
+            items = sorted(
+                (n for n in self.sy.narratives if n.kind == "challenge"), key=lambda n: n.number
+            )
+            return "".join(
+                markup.heading(4, f"挑战{n.number}", f"challenge-{n.number}") + self._prose(n)
+                for n in items
+            )
+        if "heading" in b:
+            return markup.heading(min(s.depth + 1, 5), b["heading"])
+        if "text" in b:
+            return textgen.template(b["text"], self)
+        if "figure" in b:
+            return self._figure(b["figure"])
+        if "table" in b:
+            number = self.numbers.get(("table", b["table"]))
+            return TABLES[b["table"]].render(self, number) if number else ""
+        if "appendix_tables" in b:
+            return "".join(appendix_table(self, layout) for layout in appendix_layouts())
+        if "generated" in b:
+            g = b["generated"]
+            if isinstance(g, dict) and "standards" in g:
+                return textgen.standards(self, g["standards"])
+            return {
+                "denominator_note": textgen.denominator_note,
+                "awards_summary": textgen.awards_summary,
+                "audit": textgen.audit_section,
+                "derivations": textgen.derivations_section,
+            }[g](self)
+        raise ValueError(f"specs/report.yaml: 无法识别的内容块 {b!r}")
+
+    def _narratives(self, section: str, kinds: tuple[str, ...]):
+        return sorted(
+            (n for n in self.sy.narratives if n.section == section and n.kind in kinds),
+            key=lambda n: n.order,
+        )
+
+    def _prose(self, n) -> str:
+        html, _, _ = textgen.fill(n.html(), self)
+        return f'<div class="nb-prose">{html}</div>'
+
+    def _figure(self, fid: str) -> str:
+        number = self.numbers.get(("figure", fid))
+        if not number:
+            return ""
+        f = FIGURES[fid]
+        df = f.data(self)
+        charts.set_theme()
+        title = f.title(self)
+        return markup.figure_png(png(f.draw(df)), number, title, alt=title, note=f.note(self))
+
+
+def open_report(
+    school_id: str = "huichang",
+    year: int | str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Load and validate a school-year (the latest when ``year`` is None) for a notebook."""
+    paths.check_school_id(school_id)
+    if year is None:
+        year = paths.latest_year(school_id, data_dir)
+    return Report(load_school_year(school_id, int(year), data_dir), data_dir)

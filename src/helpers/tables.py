@@ -1,0 +1,254 @@
+"""The report's tables: the in-text tables (表N) and the appendix tables (附表), from data.
+
+Appendix layouts are data (specs/appendix_tables.yaml) so an analyst can change rows without
+touching code. Every number cell carries its derivation; missing cells show 未填报.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import yaml
+
+from . import fmt, markup
+from .compare import change
+from .dictionary import SPECS
+from .indicators import IndicatorValue, value_of
+from .standards import check
+
+if TYPE_CHECKING:
+    from .report import Report
+
+SATISFACTION_ITEMS = [
+    "satisfaction_overall_pct",
+    "satisfaction_classroom_pct",
+    "satisfaction_item3_pct",
+    "satisfaction_item4_pct",
+    "satisfaction_public_course_pct",
+    "satisfaction_major_course_pct",
+]
+
+
+def cell(iv: IndicatorValue, thousands: bool = True, unit: bool = False) -> str:
+    """A table cell: the number (thousands separators, no unit) with its derivation."""
+    if iv.value is None:
+        return markup.num("", iv.derivation(), missing=True)
+    if unit:
+        text = iv.text
+    elif iv.spec.unit == "ratio":
+        text = fmt.ratio(iv.value, iv.spec.decimals)
+    else:
+        text = fmt.number(iv.value, iv.spec.decimals, thousands=thousands)
+        text = f"{iv.qualifier}{text}" if iv.qualifier else text
+    return markup.num(text, iv.derivation())
+
+
+def unit_label(iv: IndicatorValue) -> str:
+    return "" if iv.spec.unit in ("", "ratio") else iv.spec.unit
+
+
+@dataclass(frozen=True)
+class TableDef:
+    id: str
+    available: Callable[[Report], bool]
+    render: Callable[[Report, int], str]
+
+
+def _year_columns(rep: Report, ids: list[str], n: int) -> list[int]:
+    """The last n years up to the report year that have any of these values."""
+    years = [
+        y
+        for y, sy in rep.years_upto(n).items()
+        if any(value_of(sy, i).value is not None for i in ids)
+    ]
+    return years
+
+
+def _items_by_year(
+    rep: Report, number: int, title: str, ids: list[str], n: int = 2, note: str = ""
+) -> str:
+    years = _year_columns(rep, ids, n)
+    header = ["项目", *[f"{y} 年" for y in years]]
+    rows = []
+    for iid in ids:
+        ivs = [value_of(rep.sy_of(y), iid) for y in years]
+        unit = unit_label(ivs[-1])
+        rows.append(
+            [
+                markup.esc(ivs[-1].spec.name + (f"（{unit}）" if unit else "")),
+                *[cell(iv) for iv in ivs],
+            ]
+        )
+    return markup.table(number, title, header, rows, [False, *[True] * len(years)], note)
+
+
+def _years_as_rows(
+    rep: Report, number: int, title: str, cols: list[tuple[str, str]], n: int, note: str = ""
+) -> str:
+    ids = [c for c, _ in cols]
+    years = _year_columns(rep, ids, n)
+    header = ["年度", *[h for _, h in cols]]
+    rows = [
+        [markup.esc(str(y)), *[cell(value_of(rep.sy_of(y), c)) for c, _ in cols]] for y in years
+    ]
+    return markup.table(number, title, header, rows, [False, *[True] * len(cols)], note)
+
+
+def _has(ids: list[str]) -> Callable[[Report], bool]:
+    return lambda rep: any(value_of(rep.sy, i).value is not None for i in ids)
+
+
+EMPLOYMENT_COLS = [
+    ("graduates", "毕业学生数（人）"),
+    ("employed_incl_further_study", "就业人数（人）"),
+    ("further_study", "升学人数（人）"),
+    ("employment_rate", "就业率（%）"),
+    ("in_field_employment_rate", "对口就业率（%）"),
+]
+SECTOR_COLS = [
+    ("employed_primary", "第一产业 就业人数（人）"),
+    ("sector_share_primary", "第一产业 占直接就业（%）"),
+    ("employed_secondary", "第二产业 就业人数（人）"),
+    ("sector_share_secondary", "第二产业 占直接就业（%）"),
+    ("employed_tertiary", "第三产业 就业人数（人）"),
+    ("sector_share_tertiary", "第三产业 占直接就业（%）"),
+]
+FUNDING_COLS = [
+    ("fiscal_appropriation_yuan", "财政拨款金额（元）"),
+    ("fiscal_appropriation_growth", "较上年增幅（%）"),
+]
+KEY_INDICATORS = [
+    "students_full_time",
+    "enrollment",
+    "graduates",
+    "fulltime_teachers",
+    "student_teacher_ratio",
+    "dual_qualified_share",
+    "employment_rate",
+    "further_study_rate",
+    "satisfaction_overall_pct",
+    "equipment_per_student",
+    "fiscal_appropriation_yuan",
+    "funding_per_student",
+]
+
+
+def _key_indicators(rep: Report, number: int) -> str:
+    header = ["指标", f"{rep.year - 1} 年", f"{rep.year} 年", "变化"]
+    rows = []
+    for iid in KEY_INDICATORS:
+        cur, prev = (
+            value_of(rep.sy, iid),
+            (value_of(rep.sy.previous, iid) if rep.sy.previous else None),
+        )
+        c = change(rep.sy, iid)
+        unit = unit_label(cur)
+        rows.append(
+            [
+                markup.esc(cur.spec.name + (f"（{unit}）" if unit else "")),
+                cell(prev)
+                if prev is not None
+                else markup.num("", f"{rep.year - 1} 年度无数据", missing=True),
+                cell(cur),
+                markup.esc(c.phrase()) if c else "—",
+            ]
+        )
+    return markup.table(
+        number,
+        f"{rep.year} 年度主要指标",
+        header,
+        rows,
+        [False, True, True, False],
+        "“变化”按未经四舍五入的数值计算；任一年度未填报时不作比较。",
+    )
+
+
+TABLES: dict[str, TableDef] = {
+    t.id: t
+    for t in [
+        TableDef("key_indicators", _has(KEY_INDICATORS), _key_indicators),
+        TableDef(
+            "satisfaction",
+            _has(SATISFACTION_ITEMS),
+            lambda rep, n: _items_by_year(
+                rep,
+                n,
+                "学生在校体验满意度",
+                SATISFACTION_ITEMS,
+                note="第3、4列原表头均为“课堂育人满意度”，按原文保留。",
+            ),
+        ),
+        TableDef(
+            "employment",
+            _has([c for c, _ in EMPLOYMENT_COLS]),
+            lambda rep, n: _years_as_rows(
+                rep,
+                n,
+                "就业人数、就业率、对口就业率",
+                EMPLOYMENT_COLS,
+                2,
+                "就业人数含升学；对口就业率以直接就业人数为分母。",
+            ),
+        ),
+        TableDef(
+            "sectors",
+            _has([c for c, _ in SECTOR_COLS]),
+            lambda rep, n: _years_as_rows(
+                rep,
+                n,
+                "毕业生就业产业分布",
+                SECTOR_COLS,
+                2,
+                "占比以直接就业人数（就业人数 − 升学人数）为分母。",
+            ),
+        ),
+        TableDef(
+            "funding",
+            _has(["fiscal_appropriation_yuan"]),
+            lambda rep, n: _years_as_rows(rep, n, "近年财政拨款情况", FUNDING_COLS, 3),
+        ),
+    ]
+}
+
+
+@lru_cache(maxsize=1)
+def appendix_layouts() -> list[dict]:
+    """The 附表 layouts from specs/appendix_tables.yaml."""
+    return yaml.safe_load((SPECS / "appendix_tables.yaml").read_text(encoding="utf-8"))["tables"]
+
+
+def appendix_table(rep: Report, layout: dict) -> str:
+    """One 附表: indicator, unit, previous year, this year, standard verdict."""
+    header = ["指标", "单位", f"{rep.year - 1} 年", f"{rep.year} 年", "国家标准", "达标情况"]
+    rows = []
+    for row in layout["rows"]:
+        iid = row if isinstance(row, str) else row["id"]
+        cur = value_of(rep.sy, iid)
+        prev = value_of(rep.sy.previous, iid) if rep.sy.previous else None
+        name = cur.spec.name if isinstance(row, str) else row.get("label", cur.spec.name)
+        results = check(rep.sy, iid)
+        rows.append(
+            [
+                markup.esc(name),
+                markup.esc("比值" if cur.spec.unit == "ratio" else cur.spec.unit),
+                cell(prev)
+                if prev is not None
+                else markup.num("", f"{rep.year - 1} 年度无数据", missing=True),
+                cell(cur),
+                markup.esc("；".join(r.standard["text"] for r in results)) or "—",
+                markup.esc("；".join(r.verdict for r in results)) or "—",
+            ]
+        )
+    anchor = "appx-" + layout["id"]
+    return markup.table(
+        None,
+        layout["title"],
+        header,
+        rows,
+        [False, False, True, True, False, False],
+        layout.get("note", ""),
+        anchor=anchor,
+    )

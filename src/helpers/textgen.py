@@ -1,0 +1,218 @@
+"""Chinese running text with computed figures.
+
+:func:`fill` replaces ``{{ id }}`` placeholders (in report.yaml templates and in the year's
+Markdown) with figures from the helpers, each carrying its derivation; the generated
+paragraphs (denominator note, standards, award summary, audit and derivation appendices)
+are built here too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import fmt, markup
+from .audit import audit
+from .compare import change
+from .dictionary import load_dictionary
+from .indicators import MISSING, compute, value_of
+from .narrative import PLACEHOLDER
+from .standards import check
+
+if TYPE_CHECKING:
+    from .report import Report
+
+
+def fill(html: str, rep: Report) -> tuple[str, int, int]:
+    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing)."""
+    counts = [0, 0]
+
+    def sub(m) -> str:
+        name, flt = m.group(1), m.group(2)
+        meta = {
+            "year": str(rep.year),
+            "prev_year": str(rep.year - 1),
+            "school_year": rep.sy.school_year or "",
+            "school_name": rep.sy.school_name,
+        }
+        if name in meta:
+            return markup.esc(meta[name])
+        iv = value_of(rep.sy, name)
+        if flt == "change":
+            c = change(rep.sy, name)
+            if c is None:
+                return ""
+            why = (
+                f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
+                f"差值按未经四舍五入的数值计算"
+            )
+            return "，" + markup.num(c.phrase(), why)
+        if flt == "history":
+            items = []
+            for y, sy in rep.years_before().items():
+                h = value_of(sy, name)
+                if h.value is not None:
+                    items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
+            return f"（往年：{'，'.join(items)}）" if items else ""
+        counts[1 if iv.value is None else 0] += 1
+        if iv.value is None:
+            return markup.num("", iv.derivation(), missing=True)
+        if flt == "wan":
+            text = fmt.wan(iv.value, iv.spec.unit)
+            text = f"{iv.qualifier} {text}" if iv.qualifier else text
+        elif flt == "num":
+            text = fmt.number(iv.value, max(iv.spec.decimals, 0))
+        else:
+            text = iv.text
+        return markup.num(text, iv.derivation())
+
+    out = PLACEHOLDER.sub(sub, html)
+    return out, counts[0], counts[1]
+
+
+def template(text: str, rep: Report) -> str:
+    """A report.yaml paragraph; empty when every figure in it is missing."""
+    html, filled, missing = fill(markup.esc(text), rep)
+    if filled == 0 and missing > 0:
+        return ""
+    return markup.para(html)
+
+
+def denominator_note(rep: Report) -> str:
+    fact = rep.sy.facts.get("students_full_time")
+    if fact is None:
+        return ""
+    iv = value_of(rep.sy, "students_full_time")
+    text = f"注：本报告所有生均指标以全日制在校生 {markup.num(iv.text, iv.derivation())}（§{markup.esc(fact.chosen.source)}"
+    text += f"，{markup.esc(fact.chosen.period)}）" if fact.chosen.period else "）"
+    text += "为分母"
+    if fact.conflicting:
+        others = "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
+        text += f"；来源中另载全日制在校生 {markup.esc(others)}，未采用（依据：{markup.esc(fact.rule)}）"
+    return markup.para(text + "。", cls="nb-note")
+
+
+def standards(rep: Report, ids: list[str]) -> str:
+    parts = []
+    for iid in ids:
+        for r in check(rep.sy, iid):
+            if r.met is None:
+                continue
+            parts.append(
+                f"{markup.esc(r.standard['text'])}——本校 {markup.num(r.value.text, r.value.derivation())}，"
+                f"<strong>{r.verdict}</strong>"
+            )
+    return (
+        markup.para("对照国家标准：" + "；".join(parts) + "。", cls="nb-standards") if parts else ""
+    )
+
+
+def awards_summary(rep: Report) -> str:
+    years = []
+    for y, sy in rep.years_upto(2).items():
+        t = sy.table("awards")
+        if t is None or t.empty:
+            continue
+        levels = []
+        for (comp, level), g in t.groupby(["competition", "level"], sort=False):
+            prizes = "、".join(
+                f"{markup.esc(r.prize)} "
+                + markup.num(
+                    f"{int(r['count'])} 项",
+                    f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）",
+                )
+                for line, r in g.iterrows()
+            )
+            total = int(g["count"].sum())
+            levels.append(f"{markup.esc(comp)}（{markup.esc(level)}）获奖 {total} 项：{prizes}")
+        years.append(f"{y} 年，" + "；".join(levels))
+    if not years:
+        return ""
+    return markup.para("学生参加技能大赛获奖情况：" + "。".join(years) + "。")
+
+
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+RULE_ZH = {
+    "published_mismatch": "公布数值与复算不符",
+    "published_conflict": "同一数值多处公布不一致",
+    "not_recomputable": "无法复算",
+    "conflicting_fact": "同一事实多个取值",
+    "shares_sum": "占比之和不为100%",
+    "implied_denominators": "生均分母不一致",
+    "out_of_bounds": "不可能的取值",
+    "implausible": "超出合理范围",
+    "yoy_jump": "年度变化过大",
+}
+
+
+def audit_section(rep: Report) -> str:
+    findings = audit(rep.sy)
+    if not findings:
+        return markup.para("数据核验未发现问题。")
+    counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_ZH}
+    intro = markup.para(
+        f"以下为对 {rep.year} 年度数据的自动核验结果：错误 {counts['error']} 项、警告 {counts['warning']} 项、"
+        f"提示 {counts['info']} 项。“错误”会阻止报告生成；“警告”提示来源数据中相互矛盾或异常之处，"
+        "报告已按统一口径处理，请审阅人确认；“提示”说明无法复核的数字。"
+    )
+    rows = [
+        [
+            f'<span class="nb-sev nb-sev-{f.severity}">{SEVERITY_ZH[f.severity]}</span>',
+            markup.esc(RULE_ZH.get(f.rule, f.rule)),
+            markup.esc(f.message),
+            "<br>".join(markup.esc(f"{r.label}：{r.value}（{r.provenance}）") for r in f.facts),
+        ]
+        for f in findings
+    ]
+    return intro + markup.table(
+        None,
+        "数据核验结果",
+        ["级别", "类型", "说明", "涉及数据及来源"],
+        rows,
+        [False] * 4,
+        anchor="audit-table",
+    )
+
+
+def derivations_section(rep: Report) -> str:
+    rows = []
+    for iv in compute(rep.sy).values():
+        rows.append(
+            [
+                markup.esc(iv.spec.name),
+                markup.esc(iv.text),
+                markup.esc(iv.formula_text),
+                markup.esc(iv.derivation()),
+                markup.esc(iv.spec.reference),
+            ]
+        )
+    ind = markup.table(
+        None,
+        "指标口径",
+        ["指标", "数值", "口径（公式）", "计算过程与数据来源", "定义依据"],
+        rows,
+        [False, True, False, False, False],
+        anchor="derivation-table",
+        note="计算一律使用未经四舍五入的数值，只在显示时按四舍五入保留小数。",
+    )
+    d = load_dictionary()
+    frows = []
+    for name, fact in rep.sy.facts.items():
+        iv = value_of(rep.sy, name)
+        frows.append(
+            [markup.esc(d.label(name)), markup.esc(iv.text), markup.esc(iv.inputs[0].provenance)]
+        )
+    facts = markup.table(
+        None,
+        "原始数据来源",
+        ["数据项", "采用值", "来源"],
+        frows,
+        [False, True, False],
+        anchor="facts-table",
+    )
+    missing = [iv.spec.name for iv in compute(rep.sy).values() if iv.status == MISSING]
+    note = (
+        markup.para(f"本年度未填报、无法计算的指标：{markup.esc('、'.join(missing))}。")
+        if missing
+        else ""
+    )
+    return ind + note + facts
