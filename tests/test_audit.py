@@ -24,7 +24,11 @@ def by_rule(findings, rule):
 
 
 def test_student_count_conflict_pinned(findings_2024):
-    f = next(f for f in by_rule(findings_2024, "conflicting_fact") if f.facts[0].name == "students_full_time")
+    f = next(
+        f
+        for f in by_rule(findings_2024, "conflicting_fact")
+        if f.facts[0].name == "students_full_time"
+    )
     assert f.severity == "warning"
     assert "3527（§1.1.1）" in f.message and "3088（§1.1.2" in f.message
     assert "报告统一采用 3088" in f.message
@@ -48,8 +52,12 @@ def test_2023_shares_do_not_sum_to_100(findings_2023):
 
 def test_other_seed_inconsistencies_found_without_being_told(findings_2024):
     mismatched = {f.facts[0].name for f in by_rule(findings_2024, "published_mismatch")}
-    assert {"student_teacher_ratio", "equipment_per_student", "books_per_student",
-            "funding_excl_tuition_waiver"} <= mismatched
+    assert {
+        "student_teacher_ratio",
+        "equipment_per_student",
+        "books_per_student",
+        "funding_excl_tuition_waiver",
+    } <= mismatched
     conflicts = {f.facts[0].name for f in by_rule(findings_2024, "conflicting_fact")}
     assert conflicts == {"students_full_time", "articulation_colleges", "articulation_majors"}
     (den,) = by_rule(findings_2024, "implied_denominators")
@@ -62,7 +70,13 @@ def test_other_seed_inconsistencies_found_without_being_told(findings_2024):
 
 def test_consistent_published_figures_raise_nothing(findings_2024):
     text = " ".join(f.message for f in by_rule(findings_2024, "published_mismatch"))
-    for ok in ("“双师型”教师占专任教师比例", "就业率", "升学率", "财政拨款增幅", "生均财政拨款（不含"):
+    for ok in (
+        "“双师型”教师占专任教师比例",
+        "就业率",
+        "升学率",
+        "财政拨款增幅",
+        "生均财政拨款（不含",
+    ):
         assert ok not in text
 
 
@@ -84,7 +98,9 @@ def test_yoy_jump_uses_configurable_bound():
 
 def test_fixing_the_data_clears_the_finding(raw_copy):
     pub = raw_copy / "huichang" / "2023" / "published.csv"
-    pub.write_text(pub.read_text(encoding="utf-8").replace("13.67,13.67", "13.64,13.64"), encoding="utf-8")
+    pub.write_text(
+        pub.read_text(encoding="utf-8").replace("13.67,13.67", "13.64,13.64"), encoding="utf-8"
+    )
     findings = audit(load_school_year("huichang", 2023, data_dir=raw_copy))
     assert not by_rule(findings, "published_mismatch") and not by_rule(findings, "shares_sum")
 

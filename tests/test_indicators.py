@@ -49,8 +49,9 @@ def test_exact_values_and_display(sy):
     assert get(sy, "funding_per_student").text == "6077.36 元/生"
     assert get(sy, "student_teacher_ratio").text == "1:15.21"
     assert get(sy, "direct_employment").text == "732 人"
-    assert [get(sy, f"dual_qualified_{k}_share").text for k in ("senior", "intermediate", "junior")] == [
-        "5.91%", "20.69%", "25.12%"]
+    assert [
+        get(sy, f"dual_qualified_{k}_share").text for k in ("senior", "intermediate", "junior")
+    ] == ["5.91%", "20.69%", "25.12%"]
 
 
 def test_2023_primary_sector_is_13_64_not_the_printed_13_67():
@@ -75,7 +76,11 @@ def test_reported_when_raw_counts_missing(sy):
 
 
 def test_missing_inputs_give_missing_never_zero(sy):
-    for iid in ("in_field_employment_rate", "dual_qualified_share_of_professional", "awards_national"):
+    for iid in (
+        "in_field_employment_rate",
+        "dual_qualified_share_of_professional",
+        "awards_national",
+    ):
         iv = get(sy, iid)
         assert iv.status == MISSING and iv.value is None and iv.text == "未填报"
     iv2021 = get(load_school_year("huichang", 2021), "employment_rate")
@@ -91,7 +96,10 @@ def test_derivation_names_inputs_values_and_sources(sy):
 def test_yoy_phrases(sy):
     # rounding only at display: 99.8507 − 97.3655 = 2.4852 → 2.49 (not 99.85 − 97.37 = 2.48)
     assert compare.change(sy, "employment_rate").phrase() == "较上年增加 2.49 个百分点"
-    assert compare.change(sy, "fiscal_appropriation_yuan").phrase() == "较上年增加 7536705.80 元（增长 41.04%）"
+    assert (
+        compare.change(sy, "fiscal_appropriation_yuan").phrase()
+        == "较上年增加 7536705.80 元（增长 41.04%）"
+    )
     assert compare.change(sy, "sector_share_primary").phrase() == "较上年减少 13.50 个百分点"
     # never against a missing year: 2023 has no teacher counts
     assert compare.change(sy, "student_teacher_ratio") is None
@@ -100,8 +108,10 @@ def test_yoy_phrases(sy):
 
 def test_flat_phrase(raw_copy):
     path = raw_copy / "huichang" / "2023" / "facts.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("{value: 73.69,", "{value: 93.731,"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{value: 73.69,", "{value: 93.731,"),
+        encoding="utf-8",
+    )
     sy = load_school_year("huichang", 2024, data_dir=raw_copy)
     assert compare.change(sy, "satisfaction_overall_pct").phrase() == "与上年持平"
 
@@ -109,11 +119,24 @@ def test_flat_phrase(raw_copy):
 def test_registry_covers_what_the_reference_asks_for():
     ids = set(registry().indicators)
     needed = {
-        "student_teacher_ratio", "dual_qualified_share", "dual_qualified_senior_share",
-        "bachelor_plus_share", "senior_title_share", "equipment_per_student",
-        "practice_stations_per_student", "books_per_student", "retention_rate", "employment_rate",
-        "further_study_rate", "direct_employment", "sector_share_primary", "in_field_employment_rate",
-        "fiscal_appropriation_growth", "funding_per_student", "awards_national", "awards_provincial",
+        "student_teacher_ratio",
+        "dual_qualified_share",
+        "dual_qualified_senior_share",
+        "bachelor_plus_share",
+        "senior_title_share",
+        "equipment_per_student",
+        "practice_stations_per_student",
+        "books_per_student",
+        "retention_rate",
+        "employment_rate",
+        "further_study_rate",
+        "direct_employment",
+        "sector_share_primary",
+        "in_field_employment_rate",
+        "fiscal_appropriation_growth",
+        "funding_per_student",
+        "awards_national",
+        "awards_provincial",
     }
     assert needed <= ids
     for spec in registry().indicators.values():

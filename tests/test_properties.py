@@ -23,12 +23,14 @@ def make_sy(values: dict[str, float]) -> SchoolYear:
     for name, v in values.items():
         obs = Observation(field=name, value=float(v), source="test", file="test.yaml")
         facts[name] = Fact(name, float(v), obs, (obs,), "唯一取值")
-    published = pd.DataFrame(columns=["indicator", "value", "decimals", "printed", "source", "note"])
+    published = pd.DataFrame(
+        columns=["indicator", "value", "decimals", "printed", "source", "note"]
+    )
     return SchoolYear("t", 2024, {}, {}, [], facts, {}, published, Path("."))
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(-10**7, 10**7), st.integers(0, 4))
+@given(st.integers(-(10**7), 10**7), st.integers(0, 4))
 def test_half_up_rounds_ties_away_from_zero(n, d):
     tie = Decimal(n).scaleb(-d) + Decimal(5).scaleb(-d - 1) * (1 if n >= 0 else -1)
     expected = tie.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
@@ -46,9 +48,15 @@ def test_rounding_error_is_at_most_half_a_unit(x, d):
 @given(counts, counts, counts, counts)
 def test_sector_shares_sum_to_100_within_rounding(primary, secondary, tertiary, further):
     direct = primary + secondary + tertiary
-    sy = make_sy({"employed_primary": primary, "employed_secondary": secondary,
-                  "employed_tertiary": tertiary, "further_study": further,
-                  "employed_incl_further_study": direct + further})
+    sy = make_sy(
+        {
+            "employed_primary": primary,
+            "employed_secondary": secondary,
+            "employed_tertiary": tertiary,
+            "further_study": further,
+            "employed_incl_further_study": direct + further,
+        }
+    )
     ivs = compute(sy)
     shares = [ivs[i] for i in registry().share_groups["sector_shares"]]
     if direct == 0:
@@ -66,17 +74,32 @@ def test_rates_stay_within_0_and_100(graduates, data):
     further = data.draw(st.integers(0, employed))
     teachers = data.draw(st.integers(1, 2000))
     dual = data.draw(st.integers(0, teachers))
-    sy = make_sy({"graduates": graduates, "employed_incl_further_study": employed,
-                  "further_study": further, "fulltime_teachers": teachers,
-                  "dual_qualified_teachers": dual, "teachers_senior_title": dual})
+    sy = make_sy(
+        {
+            "graduates": graduates,
+            "employed_incl_further_study": employed,
+            "further_study": further,
+            "fulltime_teachers": teachers,
+            "dual_qualified_teachers": dual,
+            "teachers_senior_title": dual,
+        }
+    )
     ivs = compute(sy)
-    for iid in ("employment_rate", "further_study_rate", "direct_employment_rate",
-                "dual_qualified_share", "senior_title_share"):
+    for iid in (
+        "employment_rate",
+        "further_study_rate",
+        "direct_employment_rate",
+        "dual_qualified_share",
+        "senior_title_share",
+    ):
         assert 0 <= ivs[iid].value <= 100, iid
 
 
-formula_specs = [s for s in registry().indicators.values()
-                 if s.formula and not any(n.startswith("prev.") for n in s.inputs)]
+formula_specs = [
+    s
+    for s in registry().indicators.values()
+    if s.formula and not any(n.startswith("prev.") for n in s.inputs)
+]
 
 
 @settings(max_examples=100, deadline=None)
@@ -97,7 +120,11 @@ def test_missing_inputs_give_missing_results_not_errors(spec, data):
 
     expand(spec.id)
     leaves &= set(facts)
-    present = data.draw(st.sets(st.sampled_from(sorted(leaves)), max_size=len(leaves) - 1)) if leaves else set()
+    present = (
+        data.draw(st.sets(st.sampled_from(sorted(leaves)), max_size=len(leaves) - 1))
+        if leaves
+        else set()
+    )
     sy = make_sy({n: 100.0 + i for i, n in enumerate(sorted(present))})
     iv = compute(sy)[spec.id]
     assert iv.value is None and iv.text == fmt.MISSING

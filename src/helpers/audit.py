@@ -383,6 +383,20 @@ def audit(
     return sorted(findings, key=lambda f: order[f.severity])
 
 
+def report_findings(sy: SchoolYear) -> list[Finding]:
+    """Findings for a report: this year's, plus the previous year's data it also shows.
+
+    The report prints last year's figures beside this year's (two-year tables, comparisons),
+    so the previous year's own inconsistencies are listed too; its year-over-year jumps
+    (against the year before it) are not.
+    """
+    findings = audit(sy)
+    if sy.previous is not None:
+        findings += [f for f in audit(sy.previous) if f.rule != "yoy_jump"]
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: (order[f.severity], -f.year))
+
+
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
     """Findings as a table (severity, rule, message, facts with provenance)."""
     return pd.DataFrame(

@@ -33,6 +33,9 @@ class Html:
     def __str__(self) -> str:
         return self.html
 
+    def __repr__(self) -> str:  # the plain-text fallback stays short: HTML is the output
+        return f"<HTML 片段，{len(self.html)} 字符>"
+
 
 class Report:
     """One school-year's report: the data, other years for comparisons, numbering."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import fmt, markup
-from .audit import audit
+from .audit import report_findings
 from .compare import change
 from .dictionary import load_dictionary
 from .indicators import MISSING, compute, value_of
@@ -145,18 +145,19 @@ RULE_ZH = {
 
 
 def audit_section(rep: Report) -> str:
-    findings = audit(rep.sy)
+    findings = report_findings(rep.sy)
     if not findings:
         return markup.para("数据核验未发现问题。")
     counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_ZH}
     intro = markup.para(
-        f"以下为对 {rep.year} 年度数据的自动核验结果：错误 {counts['error']} 项、警告 {counts['warning']} 项、"
+        f"以下为对本报告所用数据（{rep.year} 年度及其对比的上一年度）的自动核验结果：错误 {counts['error']} 项、警告 {counts['warning']} 项、"
         f"提示 {counts['info']} 项。“错误”会阻止报告生成；“警告”提示来源数据中相互矛盾或异常之处，"
         "报告已按统一口径处理，请审阅人确认；“提示”说明无法复核的数字。"
     )
     rows = [
         [
             f'<span class="nb-sev nb-sev-{f.severity}">{SEVERITY_ZH[f.severity]}</span>',
+            markup.esc(f"{f.year} 年"),
             markup.esc(RULE_ZH.get(f.rule, f.rule)),
             markup.esc(f.message),
             "<br>".join(markup.esc(f"{r.label}：{r.value}（{r.provenance}）") for r in f.facts),
@@ -166,9 +167,9 @@ def audit_section(rep: Report) -> str:
     return intro + markup.table(
         None,
         "数据核验结果",
-        ["级别", "类型", "说明", "涉及数据及来源"],
+        ["级别", "年度", "类型", "说明", "涉及数据及来源"],
         rows,
-        [False] * 4,
+        [False] * 5,
         anchor="audit-table",
     )
 
@@ -196,7 +197,7 @@ def derivations_section(rep: Report) -> str:
     )
     d = load_dictionary()
     frows = []
-    for name, fact in rep.sy.facts.items():
+    for name in rep.sy.facts:
         iv = value_of(rep.sy, name)
         frows.append(
             [markup.esc(d.label(name)), markup.esc(iv.text), markup.esc(iv.inputs[0].provenance)]

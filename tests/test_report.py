@@ -1,0 +1,51 @@
+"""Issue 4: rendering details checked without a kernel (fast)."""
+
+from __future__ import annotations
+
+import re
+
+from helpers.report import open_report
+
+
+def test_case_text_is_escaped(raw_copy):
+    path = raw_copy / "huichang" / "2024" / "text" / "case01.md"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n<script>alert(1)</script> & <b>x</b>\n",
+        encoding="utf-8",
+    )
+    html = open_report("huichang", 2024, raw_copy).section("1.2.1").html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>x</b>" not in html
+
+
+def test_numbering_runs_across_the_report():
+    rep = open_report("huichang", 2024)
+    figs = sorted(n for (kind, _), n in rep.numbers.items() if kind == "figure")
+    tabs = sorted(n for (kind, _), n in rep.numbers.items() if kind == "table")
+    assert figs == list(range(1, len(figs) + 1)) and len(figs) == 6
+    assert tabs == list(range(1, len(tabs) + 1)) and len(tabs) == 5
+    html = rep.section("1.1").html + rep.section("1.2").html
+    assert re.findall(r"<figcaption>图(\d+)", html) == ["1", "2", "3", "4", "5"]
+
+
+def test_partial_year_numbering_skips_missing_figures():
+    rep = open_report("huichang", 2021)
+    # 2021 has only the published student-teacher ratio: the key-indicator table, no chart
+    assert rep.numbers == {("table", "key_indicators"): 1}
+    html = rep.section("1.1").html
+    assert "本年度未填报学生情况相关内容" in html and "图" not in html
+
+
+def test_figures_carry_derivations():
+    html = open_report("huichang", 2024).section("1.1.3").html
+    m = re.search(r'data-derivation="([^"]*)">51.72%<', html)
+    assert m and "105" in m.group(1) and "203" in m.group(1)
+
+
+def test_school_specific_values_use_placeholders_and_one_value():
+    html = open_report("huichang", 2024).section("1.1.1").html
+    visible = re.sub(r'(title|data-derivation)="[^"]*"', "", html)
+    # 1.1.1 printed 3527 and 七所/11 in the source; the report uses one value everywhere
+    assert "3088 人" in visible and "3527" not in visible
+    assert "6 所" in visible and "9 个" in visible
+    assert "另载 3527" in html  # the tooltip says which value was not used
