@@ -32,7 +32,7 @@ REPORT_TITLE = "中等职业教育质量年度报告（{year}年度）"
 
 
 def template_name() -> str:
-    """"nianbao" when src/helpers/templates/nianbao exists, else ``TEMPLATE``."""
+    """``CUSTOM_TEMPLATE`` when src/helpers/templates/nianbao exists, else ``TEMPLATE``."""
     return CUSTOM_TEMPLATE if (TEMPLATES_DIR / CUSTOM_TEMPLATE).is_dir() else TEMPLATE
 
 
@@ -95,7 +95,9 @@ def chapter_title(nb: Any) -> str | None:
     """The chapter's title: the first Markdown ``#`` heading, else the first <h1> output."""
     for cell in nb.cells:
         if cell.get("cell_type") == "markdown":
-            for line in str(cell.get("source", "")).splitlines():
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            for line in source.splitlines():
                 m = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
                 if m:
                     return m.group(1).strip()
@@ -123,7 +125,7 @@ PAGE_CSS = """
 .nianbao-cover .school { font-size: 1.6em; margin: 0.2em 0; }
 .nianbao-cover h1 { font-size: 2em; margin: 0.4em 0; }
 .nianbao-toc { max-width: 46em; margin: 1em auto 2em; padding: 0 1em; }
-.nianbao-toc ol { line-height: 1.9; }
+.nianbao-toc ul { line-height: 1.9; list-style: none; padding-left: 0; }
 .nianbao-footer { color: #666; font-size: 0.85em; text-align: center; border-top: 1px solid #ddd;
   margin-top: 3em; padding: 1em; }
 .nianbao-chapter { margin-top: 2em; }
@@ -158,7 +160,7 @@ def _toc(items: Sequence[tuple[str | None, str]]) -> str:
             lis.append(f'<li class="nianbao-missing">{html.escape(label)}（尚未生成）</li>')
         else:
             lis.append(f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>')
-    return f'<nav class="nianbao-toc"><h2>目录</h2><ol>{"".join(lis)}</ol></nav>'
+    return f'<nav class="nianbao-toc"><h2>目录</h2><ul>{"".join(lis)}</ul></nav>'
 
 
 def _footer(text: str) -> str:
@@ -172,6 +174,7 @@ def combine(
     year: int,
     footer: str,
     title: str | None = None,
+    cover: bool | None = None,
 ) -> str:
     """One self-contained page: cover, table of contents, every chapter in order, footer.
 
@@ -179,6 +182,10 @@ def combine(
     chapter contributes the content of its <main> (or <body>), wrapped in a <section> the
     table of contents links to. Images stay embedded as data URIs, so the file can be sent
     on its own.
+
+    ``cover=None`` (default) adds a cover unless the first chapter already shows the report
+    title (a preface that renders its own title block); the table of contents then follows
+    that first chapter (封面 → 前言 → 目录 → 正文).
     """
     title = title or REPORT_TITLE.format(year=year)
     built = [c for c in chapters if c.html]
@@ -188,6 +195,8 @@ def combine(
         head = _TITLE.sub("", m.group(1)) if m else ""
         b = _BODY_OPEN.search(built[0].html or "")
         body_open = b.group(0) if b else body_open
+    if cover is None:
+        cover = not (built and chapters[0].html and html.escape(title) in chapters[0].html)
     sections = []
     for c in chapters:
         if not c.html:
@@ -198,12 +207,16 @@ def combine(
             f'<section class="nianbao-chapter" id="ch-{html.escape(c.stem)}">{inner}</section>'
         )
     toc = _toc([(f"#ch-{c.stem}" if c.html else None, c.title) for c in chapters])
+    parts = (
+        [_cover(school_name, year, title), toc, *sections]
+        if cover
+        else [*sections[:1], toc, *sections[1:]]
+    )
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
         f"<title>{html.escape(school_name)} {html.escape(title)}</title>\n{head}\n"
         f"<style>{PAGE_CSS}</style>\n</head>\n{body_open}\n<main>\n"
-        f"{_cover(school_name, year, title)}\n{toc}\n"
-        + "\n".join(sections)
+        + "\n".join(parts)
         + f"\n{_footer(footer)}\n</main>\n</body>\n</html>\n"
     )
 
