@@ -13,7 +13,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 
 def test_generated_doc_is_up_to_date():
     assert DOC.read_text(encoding="utf-8") == render_markdown(), (
-        "docs/data-dictionary.md is stale: run `nianbao dictionary`")
+        "docs/data-dictionary.md is stale: run `nianbao dictionary`"
+    )
 
 
 def test_every_schema_field_is_documented():
@@ -26,7 +27,10 @@ def test_every_schema_field_is_documented():
             assert spec.unit, name
     for table in d.tables.values():
         for column in table_schema(table).columns:
-            assert f"| `{column}` |" in doc.split(f"## Table `{table.name}`")[1], (table.name, column)
+            assert f"| `{column}` |" in doc.split(f"## Table `{table.name}`")[1], (
+                table.name,
+                column,
+            )
 
 
 def test_formulas_use_only_documented_fields():

@@ -16,14 +16,20 @@ def _name(req: str) -> str:
 
 
 def _pins(reqs: list[str]) -> dict[str, str]:
-    return {_name(r): r[len(_name(r)):].strip() for r in reqs}
+    return {_name(r): r[len(_name(r)) :].strip() for r in reqs}
 
 
 def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     pip = _pins(project["dependencies"] + project["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
-    conda = _pins([d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))])
+    conda = _pins(
+        [
+            d
+            for d in env["dependencies"]
+            if isinstance(d, str) and not d.startswith(("python", "pip"))
+        ]
+    )
     assert conda == pip
     pip_section = next(d for d in env["dependencies"] if isinstance(d, dict))["pip"]
     assert pip_section == ["-e ."]

@@ -37,11 +37,15 @@ def seed_numbers() -> list[tuple[str, str, str]]:
         s = re.sub(r"^(\d+\.)+\d*(?=\s*[\u4e00-\u9fff])", "", s)  # section numbers
         for m in re.finditer(r"\d+(?:\.\d+)?", s):
             if not STRUCTURAL.search(s[: m.start()]):
-                out.append((m.group(0), s[m.end(): m.end() + 2], s[max(0, m.start() - 12): m.end() + 6]))
+                out.append(
+                    (m.group(0), s[m.end() : m.end() + 2], s[max(0, m.start() - 12) : m.end() + 6])
+                )
     return out
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="the seed report is in ../shared (present in CI and dev)")
+@pytest.mark.skipif(
+    not SEED.exists(), reason="the seed report is in ../shared (present in CI and dev)"
+)
 def test_every_seed_number_is_in_raw_data():
     values, text = raw_values()
     missing = []
@@ -60,9 +64,45 @@ def test_every_seed_number_is_in_raw_data():
 
 def test_distinctive_values_are_facts_not_just_text():
     values, _ = raw_values()
-    for v in (3527, 3088, 1679, 1409, 1950, 1138, 1240, 1269, 715, 203, 105, 201, 29, 1962, 1340,
-              1338, 606, 253, 238, 605, 157, 574, 911, 887, 447, 60, 42, 338, 25901641.9,
-              18364936.1, 31180406.47, 7134750, 128330, 13000, 41952000, 154800, 15297.78):
+    for v in (
+        3527,
+        3088,
+        1679,
+        1409,
+        1950,
+        1138,
+        1240,
+        1269,
+        715,
+        203,
+        105,
+        201,
+        29,
+        1962,
+        1340,
+        1338,
+        606,
+        253,
+        238,
+        605,
+        157,
+        574,
+        911,
+        887,
+        447,
+        60,
+        42,
+        338,
+        25901641.9,
+        18364936.1,
+        31180406.47,
+        7134750,
+        128330,
+        13000,
+        41952000,
+        154800,
+        15297.78,
+    ):
         assert v in values, v
 
 

@@ -501,13 +501,21 @@ def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
         "chapters": chapters_meta,
     }
     footer = mf.footer_text(manifest)
-    report = render.combine(pages, school_name=school_name, year=plan.year, footer=footer)
+    built_at = manifest["built_at"]
+    report = render.combine(
+        pages, school_name=school_name, year=plan.year, footer=footer, built_at=built_at
+    )
     index = render.index_page(
         [(f"{p.stem}.html" if p.html else None, p.title) for p in pages],
         school_name=school_name,
         year=plan.year,
         footer=footer,
+        built_at=built_at,
+        pages=pages,
     )
+    font = plan.folder / render.FONT_ASSET
+    if not font.is_file() or font.read_bytes() != render.FONT_FILE.read_bytes():
+        mf.write_bytes(font, render.FONT_FILE.read_bytes())
     index_path, report_path, manifest_path = plan.outputs
     mf.write_text(report_path, report)
     mf.write_text(index_path, index)

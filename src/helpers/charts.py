@@ -406,7 +406,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Pa
     try:
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
-            tmp.chmod(0o644)  # mkstemp creates 0600; the report is read by others
     finally:
         plt.close(fig)
     return target

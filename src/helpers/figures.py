@@ -144,7 +144,9 @@ FIGURES: dict[str, FigureDef] = {
             "destinations",
             lambda rep: f"{rep.year} 届毕业生去向",
             _destinations,
-            lambda df: charts.bar_chart(df, x="去向", y="人数", xlabel="", ylabel="人数（人）", horizontal=True),
+            lambda df: charts.bar_chart(
+                df, x="去向", y="人数", xlabel="", ylabel="人数（人）", horizontal=True
+            ),
         ),
         FigureDef(
             "awards",

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib as mpl
-from matplotlib import font_manager
-
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILE = FONT_DIR / "NotoSansSC-nianbao-subset.otf"
 # The family name in the font's name table (kept from the original; see fonts/README.md).
@@ -23,6 +20,8 @@ FALLBACK_FAMILY = "DejaVu Sans"  # bundled with matplotlib: Latin, Greek, math s
 def _is_registered(path: Path) -> bool:
     """Whether matplotlib's font manager already knows the font file at *path*."""
     target = str(path)
+    from matplotlib import font_manager
+
     return any(entry.fname == target for entry in font_manager.fontManager.ttflist)
 
 
@@ -35,6 +34,9 @@ def register_cjk_font() -> str:
     ``axes.unicode_minus`` (the subset contains U+2212 MINUS SIGN). Re-applying the rc
     settings on each call matters because ``seaborn.set_theme`` resets them.
     """
+    import matplotlib as mpl  # here, so that the font path can be imported without matplotlib
+    from matplotlib import font_manager
+
     if not FONT_FILE.is_file():
         raise FileNotFoundError(
             f"CJK font not found at {FONT_FILE}; it must be installed as package data "

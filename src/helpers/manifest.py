@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_path
+from . import atomic
 
 HELPERS_DIR = Path(__file__).resolve().parent
 PACKAGES = (
@@ -42,22 +42,14 @@ PACKAGES = (
 SCHEMA = 1  # bump to invalidate every cached chapter key
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_MODE = _file_mode()
-
-
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 text atomically (helpers.atomic), readable like any new file (0644 under
-    the usual umask; mkstemp alone would leave it 0600)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, _MODE)
-    return Path(path)
+    """Write UTF-8 text atomically (helpers.atomic)."""
+    return atomic.write_text(path, text)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write bytes atomically (helpers.atomic)."""
+    return atomic.write_bytes(path, data)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -22,7 +22,10 @@ def esc(text: object) -> str:
 def num(text: str, derivation: str, missing: bool = False) -> str:
     """A figure with its derivation attached."""
     if missing:
-        return f'<span class="nb-missing" title="{esc(derivation)}">{esc(fmt.MISSING)}</span>'
+        return (
+            f'<span class="nb-missing" tabindex="0" title="{esc(derivation)}" '
+            f'data-derivation="{esc(derivation)}">{esc(fmt.MISSING)}</span>'
+        )
     return (
         f'<span class="nb-num" tabindex="0" title="{esc(derivation)}" '
         f'data-derivation="{esc(derivation)}">{esc(text)}</span>'

@@ -1,25 +1,28 @@
-"""HTML for readers: executed chapter notebooks → chapter pages, title page and one-file report.
+"""HTML for reviewers: executed chapter notebooks → chapter pages, title page, one-file report.
 
-``render_notebook`` exports an executed notebook with nbconvert's HTMLExporter and shows only
-what a reader should see: no code, no prompts, no stderr or warning streams, and nothing of
-the ``parameters`` / ``injected-parameters`` cells. ``combine`` joins rendered chapters into
-one self-contained page (images are already embedded as data URIs) and ``index_page`` writes
-the title page with the table of contents.
+``render_notebook`` exports an executed notebook with nbconvert and the project's template
+(``templates/nianbao``, extending ``lab``): no code, no prompts, no stderr or warning streams,
+nothing of the ``parameters`` / ``injected-parameters`` cells, no remote scripts. The page then
+gets a table of contents built from its headings and captions (a sidebar on wide screens, on
+top on narrow ones), reading typography, traceable figures (the derivation shows on hover or
+keyboard focus) and a print stylesheet.
 
-The template is ``TEMPLATE`` ("lab") unless a custom template folder
-``src/helpers/templates/nianbao`` exists, in which case that one is used.
+``combine`` joins the chapters into one self-contained ``report.html`` (images and the CJK font
+embedded, so it works offline on any machine); ``index_page`` writes the title page.
 
-nbconvert is imported only when a notebook is rendered: combining pages and writing the
-title page are plain string work, so the build's main process never pays for the import.
+nbconvert is imported only when a notebook is rendered, so the build's main process never
+pays for the import.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,9 @@ CUSTOM_TEMPLATE = "nianbao"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REMOVE_TAGS = ("injected-parameters", "parameters", "papermill-error-cell-tag")
 REPORT_TITLE = "中等职业教育质量年度报告（{year}年度）"
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "NotoSansSC-nianbao-subset.otf"
+FONT_ASSET = f"assets/{FONT_FILE.name}"
+FONT_FAMILY = "Noto Sans CJK SC"
 
 
 def template_name() -> str:
@@ -44,6 +50,7 @@ def _exporter(template: str) -> Any:
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_TAGS)
+    config.CSSHTMLHeaderPreprocessor.enabled = False  # no code, so no pygments CSS
     extra = [str(TEMPLATES_DIR)] if TEMPLATES_DIR.is_dir() else []
     return HTMLExporter(
         config=config,
@@ -76,19 +83,92 @@ def reader_view(nb: Any) -> Any:
 
 
 def render_notebook(nb: Any, title: str | None = None) -> str:
-    """An executed notebook (``nbformat.NotebookNode``) as a reader's HTML page."""
+    """An executed notebook (``nbformat.NotebookNode``) as a reviewer's chapter page."""
     exporter = _exporter(template_name())
     resources = {"metadata": {"name": title or "中等职业教育质量年度报告"}}
-    body, _ = exporter.from_notebook_node(reader_view(nb), resources=resources)
-    return body
+    page, _ = exporter.from_notebook_node(reader_view(nb), resources=resources)
+    page = re.sub(r'<html lang="[^"]*">', '<html lang="zh-CN">', clean_figures(page), count=1)
+    m = _MAIN.search(page)
+    toc = toc_html(m.group(1) if m else page, back_link="index.html")
+    return _fill(page, toc=toc, font=font_face(FONT_ASSET), footer="")
 
+
+# ----------------------------------------------------------------------------- pieces
 
 _TAG = re.compile(r"<[^>]+>")
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S | re.I)
+_HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S | re.I)
+_CAPTION = re.compile(
+    r'<figure class="nb-(figure|table)"[^>]*\bid="([^"]+)"[^>]*>.*?<figcaption>(.*?)</figcaption>',
+    re.S | re.I,
+)
+_NUM_TITLE = re.compile(r'(<span class="nb-(?:num|missing)"[^>]*?) title="[^"]*"')
+_HEAD = re.compile(r"<head[^>]*>(.*?)</head>", re.S | re.I)
+_MAIN = re.compile(r"<main\b[^>]*>(.*)</main>", re.S | re.I)
+_TITLE = re.compile(r"<title>.*?</title>", re.S | re.I)
+_TITLE_YEAR = re.compile(r'(<div class="nb-title-year">.*?</div>)', re.S)
 
 
 def _text(fragment: str) -> str:
     return html.unescape(_TAG.sub("", fragment)).replace("¶", "").strip()
+
+
+def clean_figures(page: str) -> str:
+    """Drop the ``title`` attribute of figures: the styled derivation replaces the browser's
+    tooltip (kept in notebooks, where JupyterLab shows it)."""
+    return _NUM_TITLE.sub(r"\1", page)
+
+
+def font_face(url: str) -> str:
+    """@font-face for the shipped CJK subset, so Chinese renders without a system CJK font."""
+    return (
+        f'<style>@font-face {{ font-family: "{FONT_FAMILY}"; font-display: swap; '
+        f'src: url("{url}") format("opentype"); }}</style>'
+    )
+
+
+def font_data_uri() -> str:
+    return "data:font/otf;base64," + base64.b64encode(FONT_FILE.read_bytes()).decode("ascii")
+
+
+def toc_html(content: str, back_link: str | None = None, title: str = "目录") -> str:
+    """A table of contents from the headings (h1–h3 with ids) and the 图/表 captions."""
+    items = []
+    for level, anchor, inner in _HEADING.findall(content):
+        text = _text(inner)
+        if text:
+            items.append(
+                f'<li class="nb-toc-{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
+            )
+    figs = [
+        f'<li class="nb-toc-figs"><a href="#{html.escape(anchor)}">{html.escape(_text(cap))}</a></li>'
+        for _, anchor, cap in _CAPTION.findall(content)
+    ]
+    back = (
+        f'<p class="nb-toc-back"><a href="{html.escape(back_link)}">← 返回报告首页</a></p>'
+        if back_link
+        else ""
+    )
+    figs_html = (
+        f'<details class="nb-toc-figlist"><summary>图表目录（{len(figs)}）</summary><ol>{"".join(figs)}</ol></details>'
+        if figs
+        else ""
+    )
+    return (
+        f'<nav class="nb-toc" aria-label="目录">{back}<p class="nb-toc-title">{html.escape(title)}</p>'
+        f"<ol>{''.join(items)}</ol>{figs_html}</nav>"
+    )
+
+
+def _fill(page: str, *, toc: str, font: str, footer: str) -> str:
+    footer_html = (
+        f'<footer class="nb-footer"><p>{html.escape(footer)}</p></footer>' if footer else ""
+    )
+    return (
+        page.replace("<!--NB-TOC-->", toc, 1)
+        .replace("<!--NB-FONT-->", font, 1)
+        .replace("<!--NB-FOOTER-->", footer_html, 1)
+    )
 
 
 def chapter_title(nb: Any) -> str | None:
@@ -106,32 +186,19 @@ def chapter_title(nb: Any) -> str | None:
             text = (out.get("data") or {}).get("text/html")
             if isinstance(text, list):
                 text = "".join(text)
-            m = _H1.search(text or "")
-            if m and _text(m.group(1)):
-                return _text(m.group(1))
+            for m in _H1.finditer(text or ""):
+                if "nb-title-main" not in m.group(0) and _text(m.group(1)):
+                    return _text(m.group(1))
     return None
 
 
+def built_date(built_at: str | None = None) -> str:
+    """``2026年11月28日`` from an ISO timestamp (today when None)."""
+    d = date.fromisoformat(built_at[:10]) if built_at else date.today()
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 # ----------------------------------------------------------------------------- pages
-
-_HEAD = re.compile(r"<head[^>]*>(.*?)</head>", re.S | re.I)
-_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.I)
-_BODY = re.compile(r"<body\b[^>]*>(.*)</body>", re.S | re.I)
-_MAIN = re.compile(r"<main\b[^>]*>(.*)</main>", re.S | re.I)
-_TITLE = re.compile(r"<title>.*?</title>", re.S | re.I)
-
-PAGE_CSS = """
-.nianbao-cover { text-align: center; padding: 4em 1em 2em; }
-.nianbao-cover .school { font-size: 1.6em; margin: 0.2em 0; }
-.nianbao-cover h1 { font-size: 2em; margin: 0.4em 0; }
-.nianbao-toc { max-width: 46em; margin: 1em auto 2em; padding: 0 1em; }
-.nianbao-toc ul { line-height: 1.9; list-style: none; padding-left: 0; }
-.nianbao-footer { color: #666; font-size: 0.85em; text-align: center; border-top: 1px solid #ddd;
-  margin-top: 3em; padding: 1em; }
-.nianbao-chapter { margin-top: 2em; }
-.nianbao-missing { color: #a00; }
-@media print { .nianbao-chapter { break-before: page; } .nianbao-toc { break-after: page; } }
-"""
 
 
 @dataclass(frozen=True)
@@ -143,28 +210,38 @@ class ChapterPage:
     html: str | None
 
 
-def _cover(school_name: str, year: int, title: str) -> str:
+def _page(head: str, title: str, toc: str, body: str, footer: str, font: str) -> str:
+    footer_html = (
+        f'<footer class="nb-footer"><p>{html.escape(footer)}</p></footer>' if footer else ""
+    )
     return (
-        '<header class="nianbao-cover">'
-        f'<p class="school">{html.escape(school_name)}</p>'
-        f"<h1>{html.escape(title)}</h1>"
-        f'<p class="year">{int(year)} 年度</p>'
-        "</header>"
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
+        f"<title>{html.escape(title)}</title>\n{head}\n{font}\n</head>\n"
+        f'<body class="nb-report">\n<a class="nb-skip" href="#nb-main">跳到正文</a>\n{toc}\n'
+        f'<main id="nb-main" class="nb-main">\n{body}\n{footer_html}\n</main>\n</body>\n</html>\n'
     )
 
 
-def _toc(items: Sequence[tuple[str | None, str]]) -> str:
-    lis = []
-    for href, label in items:
-        if href is None:
-            lis.append(f'<li class="nianbao-missing">{html.escape(label)}（尚未生成）</li>')
-        else:
-            lis.append(f'<li><a href="{html.escape(href)}">{html.escape(label)}</a></li>')
-    return f'<nav class="nianbao-toc"><h2>目录</h2><ul>{"".join(lis)}</ul></nav>'
+def _css_head(pages: Sequence[ChapterPage]) -> str:
+    """The template's <style> blocks, taken from a rendered chapter (minus its font link)."""
+    for p in pages:
+        if p.html:
+            m = _HEAD.search(p.html)
+            if m:
+                head = _TITLE.sub("", m.group(1))
+                return re.sub(r"<style>@font-face.*?</style>", "", head, flags=re.S)
+    return ""
 
 
-def _footer(text: str) -> str:
-    return f'<footer class="nianbao-footer">{html.escape(text)}</footer>'
+def _cover(school_name: str, year: int, title: str, built_at: str | None) -> str:
+    return (
+        '<header class="nb-title">'
+        f'<div class="nb-title-school">{html.escape(school_name)}</div>'
+        f'<h1 class="nb-title-main">{html.escape(title)}</h1>'
+        f'<div class="nb-title-year">{int(year)} 年度</div>'
+        f'<div class="nb-title-date">编制日期：{built_date(built_at)}</div></header>'
+    )
 
 
 def combine(
@@ -174,51 +251,55 @@ def combine(
     year: int,
     footer: str,
     title: str | None = None,
-    cover: bool | None = None,
+    built_at: str | None = None,
 ) -> str:
-    """One self-contained page: cover, table of contents, every chapter in order, footer.
+    """One self-contained page: every chapter in order, a full table of contents, the footer.
 
-    The page's <head> (the template's CSS) is taken from the first rendered chapter; each
-    chapter contributes the content of its <main> (or <body>), wrapped in a <section> the
-    table of contents links to. Images stay embedded as data URIs, so the file can be sent
-    on its own.
-
-    ``cover=None`` (default) adds a cover unless the first chapter already shows the report
-    title (a preface that renders its own title block); the table of contents then follows
-    that first chapter (封面 → 前言 → 目录 → 正文).
+    The first chapter (the preface) carries the title page; the build date is added to it.
+    Images are data URIs already, and the CJK font is embedded, so the file works offline.
     """
     title = title or REPORT_TITLE.format(year=year)
-    built = [c for c in chapters if c.html]
-    head, body_open = "", "<body>"
-    if built:
-        m = _HEAD.search(built[0].html or "")
-        head = _TITLE.sub("", m.group(1)) if m else ""
-        b = _BODY_OPEN.search(built[0].html or "")
-        body_open = b.group(0) if b else body_open
-    if cover is None:
-        cover = not (built and chapters[0].html and html.escape(title) in chapters[0].html)
     sections = []
     for c in chapters:
         if not c.html:
             continue
-        m = _MAIN.search(c.html) or _BODY.search(c.html)
+        m = _MAIN.search(c.html)
         inner = m.group(1) if m else c.html
+        inner = re.sub(r'<footer class="nb-footer">.*?</footer>', "", inner, flags=re.S)
+        inner = re.sub(r'<nav class="nb-toc".*?</nav>', "", inner, flags=re.S)
         sections.append(
-            f'<section class="nianbao-chapter" id="ch-{html.escape(c.stem)}">{inner}</section>'
+            f'<section class="nb-chapter-page" id="ch-{html.escape(c.stem)}">{inner}</section>'
         )
-    toc = _toc([(f"#ch-{c.stem}" if c.html else None, c.title) for c in chapters])
-    parts = (
-        [_cover(school_name, year, title), toc, *sections]
-        if cover
-        else [*sections[:1], toc, *sections[1:]]
+    body = "\n".join(sections)
+    date_html = f'<div class="nb-title-date">编制日期：{built_date(built_at)}</div>'
+    if _TITLE_YEAR.search(body):
+        body = _TITLE_YEAR.sub(lambda m: m.group(1) + date_html, body, count=1)
+    else:
+        body = _cover(school_name, year, title, built_at) + body
+    return _page(
+        _css_head(chapters),
+        f"{school_name} {title}",
+        toc_html(_chapter_links(chapters, body)),
+        body,
+        footer,
+        font_face(font_data_uri()),
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
-        f"<title>{html.escape(school_name)} {html.escape(title)}</title>\n{head}\n"
-        f"<style>{PAGE_CSS}</style>\n</head>\n{body_open}\n<main>\n"
-        + "\n".join(parts)
-        + f"\n{_footer(footer)}\n</main>\n</body>\n</html>\n"
-    )
+
+
+def _chapter_links(chapters: Sequence[ChapterPage], body: str) -> str:
+    """What the TOC lists: each chapter's headings, or its title when it has no anchored one."""
+    out = []
+    for c in chapters:
+        if not c.html:
+            continue
+        anchor = f"ch-{html.escape(c.stem)}"
+        start = body.find(f'id="{anchor}"')
+        end = body.find('<section class="nb-chapter-page"', start + 1)
+        part = body[start : end if end > 0 else len(body)]
+        if not _HEADING.search(part):  # e.g. a chapter whose title is an un-anchored <h1>
+            out.append(f'<h1 id="{anchor}">{html.escape(c.title)}</h1>')
+        out.append(part)
+    return "".join(out)
 
 
 def index_page(
@@ -229,21 +310,29 @@ def index_page(
     footer: str,
     report_href: str = "report.html",
     title: str | None = None,
+    built_at: str | None = None,
+    pages: Sequence[ChapterPage] = (),
 ) -> str:
-    """The title page: school, report title, year, links to the chapter pages, footer.
-
-    ``chapters`` are ``(href or None if not built, title)`` in order.
-    """
+    """The title page: school, report title, year, date, chapter links, the one-file report."""
     title = title or REPORT_TITLE.format(year=year)
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
-        f"<title>{html.escape(school_name)} {html.escape(title)}</title>\n"
-        "<style>body { font-family: 'Noto Sans CJK SC', 'Microsoft YaHei', 'PingFang SC', "
-        "sans-serif; margin: 0 auto; max-width: 60em; color: #222; } a { color: #1a5fb4; }"
-        f"{PAGE_CSS}</style>\n</head>\n<body>\n"
-        f"{_cover(school_name, year, title)}\n{_toc(chapters)}\n"
-        f'<p class="nianbao-toc">完整报告（单个文件，可直接发送）：'
-        f'<a href="{html.escape(report_href)}">{html.escape(report_href)}</a></p>\n'
-        f"{_footer(footer)}\n</body>\n</html>\n"
+    items = []
+    for href, label in chapters:
+        if href is None:
+            items.append(f'<li class="nb-toc-1">{html.escape(label)}（尚未生成）</li>')
+        else:
+            items.append(
+                f'<li class="nb-toc-1"><a href="{html.escape(href)}">{html.escape(label)}</a></li>'
+            )
+    toc = (
+        '<nav class="nb-toc" aria-label="目录"><p class="nb-toc-title">目录</p>'
+        f"<ol>{''.join(items)}</ol></nav>"
+    )
+    body = (
+        _cover(school_name, year, title, built_at)
+        + f'<h2 id="contents">目录</h2><ol class="nb-index">{"".join(items)}</ol>'
+        + f'<p class="nb-note">完整报告（单个文件，含全部图表，可离线打开、直接发送）：'
+        f'<a href="{html.escape(report_href)}">{html.escape(report_href)}</a></p>'
+    )
+    return _page(
+        _css_head(pages), f"{school_name} {title}", toc, body, footer, font_face(FONT_ASSET)
     )
