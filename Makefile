@@ -23,7 +23,7 @@ report: $(STAMP)
 	$(BIN)/nianbao build
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts bench

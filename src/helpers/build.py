@@ -394,7 +394,7 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
     if cached and cached.get("key") == plan.validation_key:
         return cached
     on_event("phase", {"text": f"校验数据 {plan.school_id} {plan.year}"})
-    from .audit import audit
+    from .audit import report_findings
     from .errors import DataValidationError
     from .load import load_school_year
 
@@ -402,7 +402,9 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
         sy = load_school_year(plan.school_id, plan.year, data_dir)
     except DataValidationError as e:
         raise BuildError(str(e)) from None
-    findings = [{"severity": f.severity, "rule": f.rule, "message": f.message} for f in audit(sy)]
+    findings = [
+        {"severity": f.severity, "rule": f.rule, "message": f.message} for f in report_findings(sy)
+    ]
     warnings = [str(p) for p in sy.warnings] + [
         str(p) for p in (sy.previous.warnings if sy.previous else [])
     ]

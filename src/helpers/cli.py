@@ -143,12 +143,16 @@ def _summary(result: Any) -> None:
     ]
     if warnings:
         console.print(
-            f"[yellow]数据审核警告 {len(warnings)} 条[/]（不影响构建；逐条核实后可忽略）："
+            f"[yellow]数据审核警告 {len(warnings)} 条[/]（不影响构建；全文见报告附录“数据核验”"
+            "或 nianbao validate）："
         )
-        many = len(result.school_years) > 1
+        by_rule: dict[tuple[str, str], list[str]] = {}
         for sy, f in warnings:
-            where = f"{sy.school_id} {sy.year} " if many else ""
-            console.print(f"  [yellow]⚠[/] {escape(where + '[' + f['rule'] + '] ' + f['message'])}")
+            by_rule.setdefault((f"{sy.school_id} {sy.year}", f["rule"]), []).append(f["message"])
+        for (where, rule), messages in by_rule.items():
+            first = messages[0] if len(messages[0]) <= 70 else messages[0][:70] + "…"
+            more = f"（另 {len(messages) - 1} 条）" if len(messages) > 1 else ""
+            console.print(f"  [yellow]⚠[/] {escape(f'{where} [{rule}] {first}{more}')}")
     for c in result.failed:
         console.print(f"[bold red]✗ 失败[/] {escape(c.label)}：{escape(c.error or '')}")
         if c.failed_notebook:
@@ -188,6 +192,9 @@ def build(
         bool,
         typer.Option("--fresh-kernels", help="每章使用一个新内核（较慢；默认复用预热的内核）"),
     ] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
+    ] = False,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
     from .build import BuildError
@@ -216,8 +223,24 @@ def build(
     _summary(result)
     for sy in result.school_years:
         console.print(f"报告：{sy.index}")
+    if pdf:
+        _print_pdfs(result)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _print_pdfs(result) -> None:
+    from .pdf import PdfUnavailable, page_count, print_pdf
+
+    for sy in result.school_years:
+        target = sy.report.with_suffix(".pdf")
+        try:
+            print_pdf(sy.report, target)
+        except PdfUnavailable as e:
+            raise _fail(str(e)) from None
+        except (RuntimeError, OSError) as e:
+            raise _fail(f"PDF 生成失败：{e}") from None
+        console.print(f"PDF：{target}（{page_count(target)} 页）")
 
 
 # ----------------------------------------------------------------------------- data
@@ -237,7 +260,7 @@ def _findings_table(rows: list[tuple[str, str, str]], title: str) -> Table:
 @app.command()
 def validate(school: SchoolOpt = None, year: YearOpt = None, data_dir: DataOpt = None) -> None:
     """校验并审核数据，列出发现的问题（有错误时退出码非零）。"""
-    from .audit import audit as run_audit
+    from .audit import report_findings as run_audit
     from .errors import DataValidationError
     from .load import load_school_year
 

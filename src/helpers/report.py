@@ -112,7 +112,8 @@ class Report:
         body = "".join(self._render_block(s, b) for b in s.blocks)
         if not body.strip():
             body = markup.para(
-                f"本年度未填报{markup.esc(s.title or '本部分')}相关内容。", cls="nb-missing-section"
+                f"本年度未填报{markup.esc(s.title or outline.chapter(s.chapter).title)}相关内容。",
+                cls="nb-missing-section",
             )
         return head + body
 
