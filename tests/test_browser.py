@@ -14,20 +14,11 @@ from pathlib import Path
 import pytest
 
 from helpers.build import build
-from helpers.pdf import PdfUnavailable, find_chromium, page_count, print_pdf
+from helpers.pdf import BROWSER_FLAGS, PdfUnavailable, find_chromium, page_count, print_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _need_chromium() -> str:
@@ -54,7 +45,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=exe, args=list(BROWSER_FLAGS))
         yield b
         b.close()
 
@@ -209,4 +200,13 @@ def test_script_in_a_case_study_shows_as_text(browser, raw_copy, tmp_path):
     assert page.evaluate("window.__pwned") is None
     assert "<script>window.__pwned = 1</script>" in page.inner_text("#case-1 ~ .nb-prose, .nb-case")
     assert problems == []
+    page.close()
+
+
+def test_overview_lists_every_built_report(browser, reports):
+    overview = reports.parent / "index.html"
+    page, problems = open_page(browser, overview)
+    links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert links == ["huichang/2024/index.html", "huichang/2023/index.html"]
+    assert "会昌中等专业学校" in page.inner_text("body") and problems == []
     page.close()

@@ -652,6 +652,8 @@ def build(
                 ]
                 chapter_results += mine
                 plan_results.append(_finish(plan, mine, env, data, force, emit))
+            if any(r.regenerated for r in plan_results) or not (out / "index.html").is_file():
+                _write_overview(out)
             completed = True
         except KeyboardInterrupt:
             interrupted = True
@@ -664,6 +666,25 @@ def build(
                 with _signals_ignored():
                     _sweep_tmp([p.folder for p in plans])
         return BuildResult(chapter_results, plan_results, time.monotonic() - t0, jobs, kernel_reuse)
+
+
+def _write_overview(out: Path) -> None:
+    """``reports/index.html``: every school-year report built so far (for a bureau)."""
+    from . import render
+
+    entries = []
+    for manifest_path in sorted(out.glob("*/*/manifest.json")):
+        m = mf.read_json(manifest_path) or {}
+        entries.append(
+            render.OverviewEntry(
+                href=f"{manifest_path.parent.parent.name}/{manifest_path.parent.name}/index.html",
+                school=str(m.get("school_name") or manifest_path.parent.parent.name),
+                year=int(m.get("year") or manifest_path.parent.name),
+                built_at=str(m.get("built_at", "")),
+                audit=dict(m.get("audit") or {}),
+            )
+        )
+    mf.write_text(out / "index.html", render.overview_page(entries))
 
 
 def _finish(

@@ -336,3 +336,36 @@ def index_page(
     return _page(
         _css_head(pages), f"{school_name} {title}", toc, body, footer, font_face(FONT_ASSET)
     )
+
+
+@dataclass(frozen=True)
+class OverviewEntry:
+    """One built school-year report, for the overview page."""
+
+    href: str
+    school: str
+    year: int
+    built_at: str
+    audit: dict[str, int]
+
+
+def overview_page(entries: Sequence[OverviewEntry]) -> str:
+    """``reports/index.html``: every school-year report in the folder, with its audit counts."""
+    rows = "".join(
+        f'<tr><td>{html.escape(e.school)}</td><td class="nb-n">{e.year}</td>'
+        f'<td><a href="{html.escape(e.href)}">打开报告</a></td>'
+        f'<td class="nb-n">{e.audit.get("error", 0)}</td><td class="nb-n">{e.audit.get("warning", 0)}</td>'
+        f"<td>{html.escape(e.built_at)}</td></tr>"
+        for e in sorted(entries, key=lambda e: (e.school, -e.year))
+    )
+    css = (TEMPLATES_DIR / CUSTOM_TEMPLATE / "static" / "report.css").read_text(encoding="utf-8")
+    body = (
+        '<h1 class="nb-chapter">质量年度报告一览</h1>'
+        '<figure class="nb-table"><table><thead><tr><th>学校</th><th class="nb-n">年度</th>'
+        '<th>报告</th><th class="nb-n">核验错误</th><th class="nb-n">核验警告</th><th>生成时间</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table></figure>"
+    )
+    # the font ships with each report folder; borrow the first one's
+    font = font_face(f"{entries[0].href.rsplit('/', 1)[0]}/{FONT_ASSET}") if entries else ""
+    css += ".nb-main { margin: 0 auto; }"  # no sidebar on this page
+    return _page(f"<style>{css}</style>", "质量年度报告一览", "", body, "", font)
