@@ -15,8 +15,8 @@ from pathlib import Path
 from .atomic import atomic_path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = (
-    "--headless",
+# Chromium as root on a closed network: no sandbox, no background connections
+BROWSER_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -24,6 +24,10 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+)
+FLAGS = (
+    "--headless",
+    *BROWSER_FLAGS,
     "--no-pdf-header-footer",
     "--run-all-compositor-stages-before-draw",
 )
