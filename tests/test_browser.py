@@ -206,7 +206,9 @@ def test_script_in_a_case_study_shows_as_text(browser, raw_copy, tmp_path):
 def test_overview_lists_every_built_report(browser, reports):
     overview = reports.parent / "index.html"
     page, problems = open_page(browser, overview)
-    links = page.evaluate("[...document.querySelectorAll('main a')].map(a => a.getAttribute('href'))")
+    links = page.evaluate(
+        "[...document.querySelectorAll('main a')].map(a => a.getAttribute('href'))"
+    )
     assert links == ["huichang/2024/index.html", "huichang/2023/index.html"]
     assert "会昌中等专业学校" in page.inner_text("body") and problems == []
     page.close()

@@ -24,7 +24,7 @@ import seaborn as sns
 from fontTools.ttLib import TTFont
 from matplotlib.figure import Figure
 
-from helpers import charts, fonts
+from helpers import charts, fmt, fonts
 
 ROOT = Path(__file__).resolve().parents[1]
 MISSING = re.compile(r"missing from font|Glyph \d+")
@@ -191,13 +191,13 @@ def test_register_is_idempotent() -> None:
 
 
 def test_round_half_up() -> None:
-    assert charts.round_half_up(21.445) == Decimal("21.45")
-    assert charts.round_half_up(0.125 * 100) == Decimal("12.50")
+    assert fmt.round_half_up(21.445, 2) == Decimal("21.45")
+    assert fmt.round_half_up(0.125 * 100, 2) == Decimal("12.50")
     # Where plain formatting/round() go wrong (binary float, or half-even):
-    assert f"{2.675:.2f}" == "2.67" and charts.round_half_up(2.675) == Decimal("2.68")
-    assert f"{1.005:.2f}" == "1.00" and charts.round_half_up(1.005) == Decimal("1.01")
-    assert f"{12.5:.0f}" == "12" and charts.round_half_up(12.5, 0) == Decimal("13")
-    assert round(0.125, 2) == 0.12 and charts.round_half_up(0.125) == Decimal("0.13")
+    assert f"{2.675:.2f}" == "2.67" and fmt.round_half_up(2.675, 2) == Decimal("2.68")
+    assert f"{1.005:.2f}" == "1.00" and fmt.round_half_up(1.005, 2) == Decimal("1.01")
+    assert f"{12.5:.0f}" == "12" and fmt.round_half_up(12.5, 0) == Decimal("13")
+    assert round(0.125, 2) == 0.12 and fmt.round_half_up(0.125, 2) == Decimal("0.13")
     assert charts.format_percent(1, 8) == "12.50%"
     assert charts.format_percent(21.445, 100) == "21.45%"
     assert charts.format_percent(78.555, 100) == "78.56%"

@@ -31,7 +31,7 @@ from . import expr, fmt
 from .checks import failed_parts
 from .compare import change
 from .dictionary import SPECS, load_dictionary
-from .indicators import COMPUTED, MISSING, evaluator, label, registry, value_of
+from .indicators import COMPUTED, evaluator, label, registry
 from .load import SchoolYear
 
 SEVERITIES = ("error", "warning", "info")
@@ -412,8 +412,3 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
         ],
         columns=["severity", "rule", "year", "message", "facts"],
     )
-
-
-def missing_count(sy: SchoolYear) -> int:
-    """How many registry indicators are missing for the year (for summaries)."""
-    return sum(1 for iid in registry().indicators if value_of(sy, iid).status == MISSING)

@@ -15,7 +15,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
 from helpers.atomic import atomic_path
+from helpers.fmt import round_half_up
 from helpers.fonts import register_cjk_font
 
 FIGSIZE: tuple[float, float] = (7.5, 4.0)  # inches; ~825 x 440 px at 110 dpi
@@ -62,12 +63,6 @@ def set_theme() -> None:
 
 
 # --------------------------------------------------------------------------- numbers
-
-
-def round_half_up(x: float | int | Decimal, decimals: int = 2) -> Decimal:
-    """Round *x* half-up to *decimals* places, going through ``repr`` so 21.445 → 21.45."""
-    value = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
-    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def format_percent(part: float, total: float, decimals: int = 2) -> str:

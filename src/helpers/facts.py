@@ -279,8 +279,10 @@ def resolve(
     return facts, problems
 
 
+def _norm_period(text: str) -> str:
+    return text.replace(" ", "").replace("学年", "").replace("—", "-").replace("–", "-")
+
+
 def _same_period(period: str | None, school_year: str) -> bool:
-    if not period:
-        return False
-    norm = lambda s: s.replace(" ", "").replace("学年", "").replace("—", "-").replace("–", "-")  # noqa: E731
-    return norm(period) == norm(school_year)
+    """``2023-2024学年`` matches ``2023—2024``: the same school year however it is written."""
+    return bool(period) and _norm_period(period) == _norm_period(school_year)

@@ -22,14 +22,15 @@ def is_missing(value: object) -> bool:
         return value is getattr(__import__("pandas"), "NA", object())
 
 
-def round_half_up(value: float, decimals: int = 0) -> Decimal:
+def round_half_up(value: float | Decimal, decimals: int = 0) -> Decimal:
     """Round half away from zero at ``decimals`` places, on the shortest decimal repr.
 
     ``repr`` gives the shortest string that round-trips (0.145 → '0.145'), so a figure a person
     typed as 0.145 rounds to 0.15 as on paper, not to 0.14 as binary floating point would.
     """
     quantum = Decimal(1).scaleb(-decimals)
-    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return exact.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def number(value: float | None, decimals: int = 0, thousands: bool = False) -> str:

@@ -9,6 +9,7 @@ Prose is rendered with raw HTML disabled, so a case that contains ``<script>`` s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,7 +134,9 @@ META_NAMES = {"year", "prev_year", "school_year", "school_name"}
 FILTERS = {"wan", "num", "change", "history"}
 
 
-def load_narratives(folder: Path, shown: callable) -> tuple[list[Narrative], list[Problem]]:
+def load_narratives(
+    folder: Path, shown: Callable[[Path], str]
+) -> tuple[list[Narrative], list[Problem]]:
     """Every narrative file of a year folder, ordered by section then order."""
     text_dir = folder / "text"
     if not text_dir.is_dir():
