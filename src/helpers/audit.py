@@ -80,19 +80,7 @@ def _pub_ref(iid: str, row: dict[str, Any], unit: str, year: int) -> FactRef:
 
 def _input_refs(sy: SchoolYear, iid: str) -> list[FactRef]:
     iv = evaluator(sy).get(iid)
-    return [
-        FactRef(
-            i.name, i.label, fmt.with_unit(i.value, i.unit, _dec(i.name, i.value)), i.provenance
-        )
-        for i in iv.inputs
-    ]
-
-
-def _dec(name: str, value: float | None) -> int:
-    spec = registry().indicators.get(name.removeprefix("prev."))
-    if spec:
-        return spec.decimals
-    return 0 if value is None else fmt.decimals_for(value)
+    return [FactRef(i.name, i.label, i.text, i.provenance) for i in iv.inputs]
 
 
 def published_rules(sy: SchoolYear) -> list[Finding]:

@@ -445,6 +445,7 @@ def _audit_gate(plans: list[_Plan], allow_audit_errors: bool) -> None:
 
 def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
     from . import __version__, render
+    from .outline import report_title
 
     records = {c.stem: mf.read_json(plan.cache / f"{c.stem}.json") for c in plan.chapters}
     pages = []
@@ -483,7 +484,7 @@ def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
         "school_id": plan.school_id,
         "school_name": school_name,
         "year": plan.year,
-        "title": render.REPORT_TITLE.format(year=plan.year),
+        "title": report_title(plan.year),
         "parameters": {
             "school_id": plan.school_id,
             "year": plan.year,

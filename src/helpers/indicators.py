@@ -109,6 +109,16 @@ class Input:
     unit: str
     provenance: str
 
+    @property
+    def text(self) -> str:
+        """The value with its unit, at the decimals of its indicator (or as typed for a fact)."""
+        spec = registry().indicators.get(self.name.removeprefix("prev."))
+        if spec is not None:
+            decimals = spec.decimals
+        else:
+            decimals = 0 if self.value is None else fmt.decimals_for(self.value)
+        return fmt.with_unit(self.value, self.unit, decimals)
+
 
 @dataclass(frozen=True)
 class IndicatorValue:
@@ -156,18 +166,8 @@ class IndicatorValue:
             )
         if self.status == MISSING:
             return f"{self.spec.name}：未填报（缺少 {'、'.join(i.label for i in self.inputs if i.value is None) or '数据'}）"
-        parts = "；".join(
-            f"{i.label} {fmt.with_unit(i.value, i.unit, _input_decimals(i))}（{i.provenance}）"
-            for i in self.inputs
-        )
+        parts = "；".join(f"{i.label} {i.text}（{i.provenance}）" for i in self.inputs)
         return f"{self.spec.name} = {self.formula_text} = {self.text}。其中 {parts}。"
-
-
-def _input_decimals(i: Input) -> int:
-    spec = registry().indicators.get(i.name.removeprefix("prev."))
-    if spec is not None:
-        return spec.decimals
-    return 0 if i.value is None else fmt.decimals_for(i.value)
 
 
 def label(name: str) -> str:

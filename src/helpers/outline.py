@@ -57,8 +57,10 @@ def outline() -> tuple[Chapter, ...]:
     return tuple(chapters)
 
 
-def report_title() -> str:
-    return yaml.safe_load((SPECS / "report.yaml").read_text(encoding="utf-8"))["title"]
+def report_title(year: int | None = None) -> str:
+    """The report's name from specs/report.yaml, with ``（2024年度）`` when a year is given."""
+    title = yaml.safe_load((SPECS / "report.yaml").read_text(encoding="utf-8"))["title"]
+    return title if year is None else f"{title}（{int(year)}年度）"
 
 
 def chapter(key: str) -> Chapter:

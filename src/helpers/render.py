@@ -27,14 +27,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .fonts import FONT_FAMILY, FONT_FILE
+from .outline import report_title
+
 TEMPLATE = "lab"
 CUSTOM_TEMPLATE = "nianbao"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REMOVE_TAGS = ("injected-parameters", "parameters", "papermill-error-cell-tag")
-REPORT_TITLE = "中等职业教育质量年度报告（{year}年度）"
-FONT_FILE = Path(__file__).resolve().parent / "fonts" / "NotoSansSC-nianbao-subset.otf"
 FONT_ASSET = f"assets/{FONT_FILE.name}"
-FONT_FAMILY = "Noto Sans CJK SC"
 
 
 def template_name() -> str:
@@ -85,7 +85,7 @@ def reader_view(nb: Any) -> Any:
 def render_notebook(nb: Any, title: str | None = None) -> str:
     """An executed notebook (``nbformat.NotebookNode``) as a reviewer's chapter page."""
     exporter = _exporter(template_name())
-    resources = {"metadata": {"name": title or "中等职业教育质量年度报告"}}
+    resources = {"metadata": {"name": title or report_title()}}
     page, _ = exporter.from_notebook_node(reader_view(nb), resources=resources)
     page = re.sub(r'<html lang="[^"]*">', '<html lang="zh-CN">', clean_figures(page), count=1)
     m = _MAIN.search(page)
@@ -258,7 +258,7 @@ def combine(
     The first chapter (the preface) carries the title page; the build date is added to it.
     Images are data URIs already, and the CJK font is embedded, so the file works offline.
     """
-    title = title or REPORT_TITLE.format(year=year)
+    title = title or report_title(year)
     sections = []
     for c in chapters:
         if not c.html:
@@ -314,7 +314,7 @@ def index_page(
     pages: Sequence[ChapterPage] = (),
 ) -> str:
     """The title page: school, report title, year, date, chapter links, the one-file report."""
-    title = title or REPORT_TITLE.format(year=year)
+    title = title or report_title(year)
     items = []
     for href, label in chapters:
         if href is None:

@@ -76,11 +76,10 @@ class Report:
 
     # ---------------------------------------------------------------- rendering
     def title_page(self) -> Html:
-        t = outline.report_title()
         return Html(
             '<header class="nb-title">'
             f'<div class="nb-title-school">{markup.esc(self.sy.school_name)}</div>'
-            f'<h1 class="nb-title-main">{markup.esc(t)}（{self.year}年度）</h1>'
+            f'<h1 class="nb-title-main">{markup.esc(outline.report_title(self.year))}</h1>'
             f'<div class="nb-title-year">{markup.esc(self.sy.school_year or "")}</div></header>'
         )
 
