@@ -44,7 +44,9 @@ class Narrative:
         return re.sub(r"<(/?)h[1-6]>", r"<\1h5>", html)
 
 
-def parse_file(path: Path, shown: str) -> tuple[Narrative | None, list[Problem]]:
+def parse_file(
+    path: Path, shown: str, check: bool = True
+) -> tuple[Narrative | None, list[Problem]]:
     """Read one Markdown file with its front matter."""
     text = path.read_text(encoding="utf-8-sig")
     m = re.match(r"^---\s*\n(.*?)\n---\s*\n?(.*)$", text, re.S)
@@ -94,7 +96,7 @@ def parse_file(path: Path, shown: str) -> tuple[Narrative | None, list[Problem]]
         m.group(2),
         number,
     )
-    return out, _check_placeholders(out, body_start)
+    return out, (_check_placeholders(out, body_start) if check else [])
 
 
 def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
@@ -135,15 +137,19 @@ FILTERS = {"wan", "num", "change", "history"}
 
 
 def load_narratives(
-    folder: Path, shown: Callable[[Path], str]
+    folder: Path, shown: Callable[[Path], str], check: bool = True
 ) -> tuple[list[Narrative], list[Problem]]:
-    """Every narrative file of a year folder, ordered by section then order."""
+    """Every narrative file of a year folder, ordered by section then order.
+
+    ``check`` validates placeholders against the facts and indicators (which loads the
+    registry); listing a chapter's inputs only needs the front matter and skips it.
+    """
     text_dir = folder / "text"
     if not text_dir.is_dir():
         return [], []
     out, problems = [], []
     for path in sorted(text_dir.glob("*.md")):
-        n, probs = parse_file(path, shown(path))
+        n, probs = parse_file(path, shown(path), check)
         problems += probs
         if n is not None:
             out.append(n)

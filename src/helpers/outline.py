@@ -90,6 +90,21 @@ def _section_of(narrative_section: str, c: Chapter) -> bool:
     return narrative_section in numbers
 
 
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of a folder's files: a cache key that changes with any edit."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()))
+
+
+@lru_cache(maxsize=16)
+def _narratives(folder: Path, signature: tuple) -> tuple:
+    """The year's narrative files, parsed once per build for all chapters (keyed by signature)."""
+    from .narrative import load_narratives
+
+    return tuple(load_narratives(folder, str, check=False)[0])
+
+
 def chapter_inputs(
     chapter_key: str, school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None
 ) -> list[Path]:
@@ -102,13 +117,11 @@ def chapter_inputs(
     year phrases, histories and multi-year charts read them; figure numbers depend on which
     charts have data anywhere in the report).
     """
-    from .narrative import load_narratives
-
     c = chapter(chapter_key)
     school = paths.school_dir(school_id, data_dir)
     folder = paths.year_dir(school_id, year, data_dir)
     files = [school / "school.yaml", folder / "meta.yaml"]
-    narratives, _ = load_narratives(folder, str)
+    narratives = _narratives(folder, _signature(folder / "text"))
     case_numbers = {b["case"] for s in c.sections for b in s.blocks if "case" in b}
     wants_challenges = any("challenges" in b for s in c.sections for b in s.blocks)
     own = [

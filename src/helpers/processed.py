@@ -14,6 +14,7 @@ import pandas as pd
 from . import paths
 from .atomic import atomic_dir
 from .dictionary import load_dictionary
+from .indicators import indicator_frame
 from .load import SchoolYear, load_school_year
 
 
@@ -60,8 +61,6 @@ def facts_frame(sy: SchoolYear) -> pd.DataFrame:
 
 def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = None) -> Path:
     """Write the school-year's tables; returns the folder."""
-    from .indicators import indicator_frame  # late import: indicators build on load
-
     target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
     with atomic_dir(target) as tmp:
         facts_frame(sy).to_parquet(tmp / "facts.parquet", index=False)
