@@ -24,6 +24,10 @@ def only(err: DataValidationError, rule: str):
     return found[0]
 
 
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, old
@@ -121,21 +125,13 @@ def test_parts_do_not_add_up_dual_qualified(raw_copy, year2024):
 
 
 def test_duplicate_rows(raw_copy, year2024):
-    path = year2024 / "awards.csv"
-    path.write_text(
-        path.read_text(encoding="utf-8") + "赣州市中等职业学校技能大赛,市级,一等奖,12,1.2.5,\n",
-        encoding="utf-8",
-    )
+    append(year2024 / "awards.csv", "赣州市中等职业学校技能大赛,市级,一等奖,12,1.2.5,\n")
     p = only(load_errors(raw_copy), "duplicate_row")
     assert p.row == 5 and "第 2 行" in p.message
 
 
 def test_duplicate_yaml_key(raw_copy, year2024):
-    path = year2024 / "facts.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8") + "cloud_pcs: {value: 276, source: '6.5.3'}\n",
-        encoding="utf-8",
-    )
+    append(year2024 / "facts.yaml", "cloud_pcs: {value: 276, source: '6.5.3'}\n")
     p = only(load_errors(raw_copy), "duplicate_key")
     assert p.column == "cloud_pcs" and "第一次" in p.message
 

@@ -96,6 +96,12 @@ def run(raw: Path, nbs: Path, out: Path, **kw):
     return build(data_dir=raw, notebooks_dir=nbs, out_dir=out, **kw)
 
 
+def cli_build(raw: Path, nbs: Path, out: Path, *extra: str):
+    """``nianbao build`` through the CLI (typer's test runner), on these folders."""
+    args = ["build", "--data-dir", str(raw), "--notebooks", str(nbs), "--out", str(out), *extra]
+    return CliRunner().invoke(app, args)
+
+
 def executed(result) -> list[str]:
     return sorted(c.chapter for c in result.executed)
 
@@ -274,20 +280,7 @@ def test_failing_chapter_keeps_previous_html(raw_copy, fake_nbs, fake_inputs, tm
     )
     add_cell(fake_nbs / "01_alpha.ipynb", nbformat.v4.new_markdown_cell("甲章新增"))
 
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            "--data-dir",
-            str(raw_copy),
-            "--notebooks",
-            str(fake_nbs),
-            "--out",
-            str(out),
-            "--jobs",
-            "2",
-        ],
-    )
+    result = cli_build(raw_copy, fake_nbs, out, "--jobs", "2")
     text = result.output
     assert result.exit_code == 1, text
     assert "Traceback" not in text
@@ -363,18 +356,7 @@ def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatc
 def test_invalid_data_exits_2_without_traceback(raw_copy, fake_nbs, tmp_path):
     meta = raw_copy / "huichang" / "2024" / "meta.yaml"
     meta.write_text(meta.read_text(encoding="utf-8").replace("year: 2024", "year: 2023"), "utf-8")
-    result = CliRunner().invoke(
-        app,
-        [
-            "build",
-            "--data-dir",
-            str(raw_copy),
-            "--notebooks",
-            str(fake_nbs),
-            "--out",
-            str(tmp_path / "out"),
-        ],
-    )
+    result = cli_build(raw_copy, fake_nbs, tmp_path / "out")
     assert result.exit_code == 2
     assert "数据校验未通过" in result.output and "year_mismatch" in result.output
     assert "Traceback" not in result.output

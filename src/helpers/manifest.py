@@ -126,25 +126,17 @@ def package_versions() -> dict[str, str | None]:
     return found
 
 
+def _git(root: str | os.PathLike[str], *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+
+
 def git_info(root: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``{"commit", "dirty"}`` of the repository at ``root``, or None without git."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
+        commit = _git(root, "rev-parse", "HEAD").strip()
+        status = _git(root, "status", "--porcelain")
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": bool(status.strip())}

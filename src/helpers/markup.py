@@ -83,9 +83,10 @@ def table(
         for r in rows
     )
     anchor = anchor or (f"tab-{number}" if number is not None else None)
+    id_attr = f' id="{esc(anchor)}"' if anchor else ""
     note_html = f'<div class="nb-note">{esc(note)}</div>' if note else ""
     return (
-        f'<figure class="nb-table"{f" id={chr(34)}{esc(anchor)}{chr(34)}" if anchor else ""}>'
+        f'<figure class="nb-table"{id_attr}>'
         f"<figcaption>{caption}</figcaption>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note_html}</figure>"
     )
