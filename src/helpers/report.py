@@ -44,6 +44,7 @@ class Report:
         self.sy = sy
         self.data_dir = data_dir
         self._years: dict[int, SchoolYear] = {sy.year: sy}
+        self._figure_data: dict[str, object] = {}
         if sy.previous is not None:
             self._years[sy.previous.year] = sy.previous
 
@@ -68,9 +69,15 @@ class Report:
         years = [y for y in paths.list_years(self.sy.school_id, self.data_dir) if y < self.year]
         return {y: self.sy_of(y) for y in years}
 
+    def figure_data(self, fid: str):
+        """A chart's data frame, computed once (numbering and drawing both need it)."""
+        if fid not in self._figure_data:
+            self._figure_data[fid] = FIGURES[fid].data(self)
+        return self._figure_data[fid]
+
     @cached_property
     def numbers(self) -> dict[tuple[str, str], int]:
-        available = {("figure", k): len(f.data(self)) > 0 for k, f in FIGURES.items()}
+        available = {("figure", k): len(self.figure_data(k)) > 0 for k in FIGURES}
         available.update({("table", k): t.available(self) for k, t in TABLES.items()})
         return outline.numbering(available)
 
@@ -177,7 +184,7 @@ class Report:
         if not number:
             return ""
         f = FIGURES[fid]
-        df = f.data(self)
+        df = self.figure_data(fid)
         charts.set_theme()
         title = f.title(self)
         return markup.figure_png(png(f.draw(df)), number, title, alt=title, note=f.note(self))
