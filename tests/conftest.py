@@ -23,3 +23,15 @@ def raw_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def year2024(raw_copy: Path) -> Path:
     return raw_copy / "huichang" / "2024"
+
+
+@pytest.fixture(scope="session")
+def built_reports(tmp_path_factory) -> Path:
+    """The bundled school's 2024 and 2023 reports, built once per test session (per worker:
+    tests that use it share the xdist group ``browser``)."""
+    from helpers.build import build
+
+    out = tmp_path_factory.mktemp("reports")
+    result = build(schools=["huichang"], years=[2024, 2023], out_dir=out, jobs=2)
+    assert result.ok, [c.error for c in result.failed]
+    return out / "huichang"

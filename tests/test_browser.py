@@ -31,12 +31,9 @@ def _need_chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    """The bundled school's 2024 and 2023 reports, built once for this module."""
-    out = tmp_path_factory.mktemp("reports")
-    result = build(schools=["huichang"], years=[2024, 2023], out_dir=out, jobs=2)
-    assert result.ok, [c.error for c in result.failed]
-    return out / "huichang"
+def reports(built_reports) -> Path:
+    """The bundled school's 2024 and 2023 reports (built once per session)."""
+    return built_reports
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from html import escape
+from pathlib import Path
 
 from . import fmt
 
@@ -55,6 +56,27 @@ def figure_png(png: bytes, number: int, title: str, alt: str, note: str = "") ->
         f'<figure class="nb-figure" id="fig-{number}">'
         f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
         f"<figcaption>图{number} {esc(title)}</figcaption>{note_html}</figure>"
+    )
+
+
+PHOTO_NOT_INCLUDED = "原报告配图（本报告未收录图片）："
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
+
+def photo(caption: str, path: Path | None = None) -> str:
+    """A photo of the source report: the image (embedded) with its caption, or, when no file
+    is supplied, the caption alone marked 原报告配图（本报告未收录图片）. Never numbered 图N:
+    图N are the report's own charts."""
+    if path is None:
+        return (
+            f'<p class="nb-photo-missing"><span class="nb-photo-label">{PHOTO_NOT_INCLUDED}</span>'
+            f"{esc(caption)}</p>"
+        )
+    mime = _MIME.get(path.suffix.lower(), "application/octet-stream")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure class="nb-photo"><img src="data:{mime};base64,{data}" alt="{esc(caption)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
     )
 
 

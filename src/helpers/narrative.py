@@ -4,6 +4,16 @@
 (preface | section | case | challenge) and ``order`` (plus ``case`` / ``challenge`` numbers).
 Prose is rendered with raw HTML disabled, so a case that contains ``<script>`` shows as text;
 ``{{ id }}`` placeholders are replaced by figures afterwards (see :mod:`helpers.textgen`).
+
+Besides facts and indicators, a placeholder may name ``prev.<id>`` (the previous year's
+value), ``y2021.<id>`` (the value of that year) or ``table.<id>`` / ``figure.<id>`` (the report's 表N / 图N of that block). A paragraph
+that is only an image places something where the source shows it:
+
+- ``![原文图题](figure:<id>)`` / ``![原文表题](table:<id>)``: the report's own chart or table
+  of that id (a block of the same section in specs/report.yaml), here instead of there;
+- ``![图片说明]()``: a photo of the source that is not on file: its caption is kept and shown
+  as 原报告配图（本报告未收录图片）；
+- ``![图片说明](photo.jpg)``: the photo, a file next to the Markdown (it must exist).
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -19,6 +30,7 @@ from markdown_it import MarkdownIt
 from .errors import Problem
 
 KINDS = {"preface", "section", "case", "challenge"}
+EMBED_KINDS = ("table", "figure")
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
@@ -35,13 +47,60 @@ class Narrative:
     order: int
     body: str
     number: int | None = None  # case or challenge number
+    path: Path | None = None  # the Markdown file (photos are found next to it)
 
     def html(self) -> str:
         """The prose as HTML (headings shifted below the section heading)."""
-        text = _COMMENT.sub("", self.body).strip()
-        html = _MD.render(text)
-        # '### x' inside prose becomes a level-5 heading below the report's h1–h4
-        return re.sub(r"<(/?)h[1-6]>", r"<\1h5>", html)
+        html = _MD.render(self.text)
+        # headings inside prose sit below the report's h1–h4: '#'–'###' → h5, '####' → h6
+        return re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m[1]}h{5 if int(m[2]) <= 3 else 6}>", html)
+
+    @property
+    def text(self) -> str:
+        """The Markdown without comments."""
+        return _COMMENT.sub("", self.body).strip()
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The ids of the figures the prose states (``{{ id }}``, any filter)."""
+        return frozenset(m.group(1) for m in PLACEHOLDER.finditer(self.text))
+
+    @property
+    def images(self) -> tuple[tuple[str, str], ...]:
+        """Every image of the prose as (target, text): ``table:x``, ``figure:x``, "" or a file."""
+        out = []
+        for tok in _MD.parse(self.text):
+            for child in tok.children or ():
+                if child.type == "image":
+                    out.append((str(child.attrs.get("src") or "").strip(), child.content))
+        return tuple(out)
+
+    @property
+    def embeds(self) -> frozenset[tuple[str, str]]:
+        """The report's tables and charts this prose places: ``("table", "employment")``."""
+        out = set()
+        for target, _ in self.images:
+            kind, _, ident = target.partition(":")
+            if kind in EMBED_KINDS and ident:
+                out.add((kind, ident))
+        return frozenset(out)
+
+    @property
+    def captions(self) -> tuple[str, ...]:
+        """Captions of the source's photos that the prose keeps (images that are not charts)."""
+        return tuple(
+            text for target, text in self.images if target.partition(":")[0] not in EMBED_KINDS
+        )
+
+    @property
+    def headings(self) -> frozenset[str]:
+        """The text of the Markdown headings inside the prose."""
+        tokens = _MD.parse(self.text)
+        return frozenset(
+            tokens[i + 1].content.strip()
+            for i, t in enumerate(tokens)
+            if t.type == "heading_open" and i + 1 < len(tokens)
+        )
 
 
 def parse_file(
@@ -95,24 +154,89 @@ def parse_file(
         int(head.get("order", 1)),
         m.group(2),
         number,
+        path,
     )
-    return out, (_check_placeholders(out, body_start) if check else [])
+    if not check:
+        return out, []
+    return out, _check_placeholders(out, body_start) + _check_images(out, path, body_start)
 
 
-def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
+@lru_cache(maxsize=1)
+def _blocks() -> dict[str, dict[str, set[str]]]:
+    """Per kind (table / figure): each block id of specs/report.yaml → the sections showing it."""
+    from .outline import outline
+
+    out: dict[str, dict[str, set[str]]] = {k: {} for k in EMBED_KINDS}
+    for c in outline():
+        for s in c.sections:
+            for b in s.blocks:
+                for kind in EMBED_KINDS:
+                    if kind in b:
+                        out[kind].setdefault(str(b[kind]), set()).add(s.number)
+    return out
+
+
+def _line_of(n: Narrative, first_line: int, needle: str) -> int:
+    at = n.body.find(needle)
+    return first_line + (n.body[:at].count("\n") if at >= 0 else 0)
+
+
+def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
+    """Charts and tables placed in prose exist in the section; a photo's file exists."""
+    blocks = _blocks()
+    problems = []
+    for target, _text in n.images:
+        kind, sep, ident = target.partition(":")
+        line = _line_of(n, first_line, f"({target}")
+        if sep and kind in EMBED_KINDS:
+            if n.section not in blocks[kind].get(ident, set()):
+                where = "、".join(sorted(blocks[kind].get(ident, set()))) or "任何一节"
+                problems.append(
+                    Problem(
+                        n.file,
+                        "unknown_embed",
+                        f"第 {n.section} 节在 specs/report.yaml 中没有这个{'表格' if kind == 'table' else '图表'}"
+                        f"（它属于 {where}）",
+                        row=line,
+                        column="text",
+                        value=target,
+                    )
+                )
+        elif target and not (path.parent / target).is_file():
+            problems.append(
+                Problem(
+                    n.file,
+                    "missing_image",
+                    "图片文件不存在（路径相对于本 Markdown 文件；未收录图片时请留空：![说明]()）",
+                    row=line,
+                    column="text",
+                    value=target,
+                )
+            )
+    return problems
+
+
+def _known_placeholder(name: str) -> bool:
     from .dictionary import load_dictionary
     from .indicators import registry
 
-    known = set(load_dictionary().facts) | set(registry().indicators)
+    kind, _, ident = name.partition(".")
+    if kind in EMBED_KINDS and ident:
+        return ident in _blocks()[kind]
+    base = re.sub(r"^(prev|y\d{4})\.", "", name)
+    return base in load_dictionary().facts or base in registry().indicators or name in META_NAMES
+
+
+def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
     problems = []
     for m in PLACEHOLDER.finditer(n.body):
         line = first_line + n.body[: m.start()].count("\n")
-        if m.group(1) not in known and m.group(1) not in META_NAMES:
+        if not _known_placeholder(m.group(1)):
             problems.append(
                 Problem(
                     n.file,
                     "unknown_placeholder",
-                    "占位符不是已定义的事实或指标",
+                    "占位符不是已定义的事实、指标（可加 prev. 表示上年）或报告中的 table./figure. 编号",
                     row=line,
                     column="text",
                     value=m.group(0),
@@ -133,7 +257,7 @@ def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
 
 
 META_NAMES = {"year", "prev_year", "school_year", "school_name"}
-FILTERS = {"wan", "num", "change", "history"}
+FILTERS = {"wan", "num", "abs", "change", "history"}
 
 
 def load_narratives(

@@ -11,14 +11,21 @@ Each call returns an object JupyterLab and nbconvert display as HTML.
 
 from __future__ import annotations
 
+import html as html_lib
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
-from . import charts, markup, outline, paths, textgen
+from . import charts, markup, narrative, outline, paths, textgen
 from .figures import FIGURES, png
 from .load import SchoolYear, load_school_year
+from .narrative import PLACEHOLDER
 from .tables import TABLES, appendix_layouts, appendix_table
+
+_IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)" ?/?>')
+_IMAGE_PARA = re.compile(r'<p>\s*(?:<img src="[^"]*" alt="[^"]*" ?/?>\s*)+</p>')
 
 
 @dataclass(frozen=True)
@@ -115,13 +122,37 @@ class Report:
             head = markup.heading(min(s.depth, 4) if numbered else 2, text, markup.slug(s.number))
         if not s.blocks:
             return head
-        body = "".join(self._render_block(s, b) for b in s.blocks)
+        prose = self._narratives(s.number, ("section", "preface"))
+        body = "".join(self._render_block(s, b) for b in s.blocks if not self._stated_by(b, prose))
         if not body.strip():
             body = markup.para(
                 f"本年度未填报{markup.esc(s.title or outline.chapter(s.chapter).title)}相关内容。",
                 cls="nb-missing-section",
             )
         return head + body
+
+    @staticmethod
+    def _stated_by(b: dict, prose: list) -> bool:
+        """True when the section's prose already gives this block, which is then left out.
+
+        A ``text`` template whose figures the prose states (same placeholder ids), a
+        ``heading`` the prose has, a ``table`` / ``figure`` the prose places: so a year with
+        the school's own text reads as the school wrote it, and a year without prose still
+        gets the generated sentences.
+        """
+        if not prose:
+            return False
+        if "text" in b:
+            figures = {
+                m.group(1) for m in PLACEHOLDER.finditer(str(b["text"]))
+            } - narrative.META_NAMES
+            return bool(figures & set().union(*(n.placeholders for n in prose)))
+        if "heading" in b:
+            return str(b["heading"]) in set().union(*(n.headings for n in prose))
+        for kind in narrative.EMBED_KINDS:
+            if kind in b:
+                return (kind, str(b[kind])) in set().union(*(n.embeds for n in prose))
+        return False
 
     def _render_block(self, s: outline.Section, b: dict) -> str:
         if "narrative" in b:
@@ -177,7 +208,27 @@ class Report:
 
     def _prose(self, n) -> str:
         html, _, _ = textgen.fill(n.html(), self)
-        return f'<div class="nb-prose">{html}</div>'
+        html = _IMAGE_PARA.sub(lambda m: self._images(m.group(0), n), html)
+        return re.sub(r'<div class="nb-prose">\s*</div>', "", f'<div class="nb-prose">{html}</div>')
+
+    def _images(self, para: str, n) -> str:
+        """A paragraph of images in prose: the report's charts and tables, or photo captions.
+
+        Closes the prose block around them, so a table or chart is not inside a <p>.
+        """
+        out = []
+        for src, alt in _IMAGE.findall(para):
+            src, alt = html_lib.unescape(src).strip(), html_lib.unescape(alt)
+            kind, _, ident = src.partition(":")
+            if kind == "table" and ident:
+                number = self.numbers.get(("table", ident))
+                out.append(TABLES[ident].render(self, number) if number else "")
+            elif kind == "figure" and ident:
+                out.append(self._figure(ident))
+            else:
+                folder = n.path.parent if n.path is not None else Path(".")
+                out.append(markup.photo(alt, folder / src if src else None))
+        return "</div>" + "".join(out) + '<div class="nb-prose">'
 
     def _figure(self, fid: str) -> str:
         number = self.numbers.get(("figure", fid))

@@ -8,6 +8,7 @@ are built here too.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from . import fmt, markup
@@ -20,6 +21,17 @@ from .standards import check
 
 if TYPE_CHECKING:
     from .report import Report
+
+
+def other_year(name: str, year: int) -> int | None:
+    """The year a ``prev.<id>`` / ``y2021.<id>`` placeholder reads, None for this year's."""
+    prefix, dot, _ = name.partition(".")
+    if not dot:
+        return None
+    if prefix == "prev":
+        return year - 1
+    m = re.fullmatch(r"y(\d{4})", prefix)
+    return int(m.group(1)) if m else None
 
 
 def fill(html: str, rep: Report) -> tuple[str, int, int]:
@@ -36,7 +48,21 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
         }
         if name in meta:
             return markup.esc(meta[name])
-        iv = value_of(rep.sy, name)
+        kind, _, ident = name.partition(".")
+        if kind in ("table", "figure"):
+            number = rep.numbers.get((kind, ident))
+            counts[1 if number is None else 0] += 1
+            return f"{'表' if kind == 'table' else '图'}{number}" if number else ""
+        year = other_year(name, rep.year)
+        if year is not None:
+            sy = rep.years_before().get(year)
+            if sy is None:
+                counts[1] += 1
+                return markup.num("", f"{year} 年度无数据", missing=True)
+            name = ident
+        else:
+            sy = rep.sy
+        iv = value_of(sy, name)
         if flt == "change":
             c = change(rep.sy, name)
             if c is None:
@@ -48,8 +74,8 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
             return "，" + markup.num(c.phrase(), why)
         if flt == "history":
             items = []
-            for y, sy in rep.years_before().items():
-                h = value_of(sy, name)
+            for y, other in rep.years_before().items():
+                h = value_of(other, name)
                 if h.value is not None:
                     items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
             return f"（往年：{'，'.join(items)}）" if items else ""
@@ -61,6 +87,8 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
             text = f"{iv.qualifier} {text}" if iv.qualifier else text
         elif flt == "num":
             text = fmt.number(iv.value, max(iv.spec.decimals, 0))
+        elif flt == "abs":
+            text = fmt.with_unit(abs(iv.value), iv.spec.unit, max(iv.spec.decimals, 0))
         else:
             text = iv.text
         return markup.num(text, iv.derivation())
@@ -69,12 +97,48 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
     return out, counts[0], counts[1]
 
 
+_SEPARATORS = "，；"
+_OPEN, _CLOSE = "（(“", "）)”"
+
+
+def clauses(text: str) -> list[tuple[str, str]]:
+    """A template split at its top-level ，/； into (clause, separator after it)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif ch in _SEPARATORS and depth == 0:
+            out.append((text[start:i], ch))
+            start = i + 1
+    out.append((text[start:], ""))
+    return out
+
+
 def template(text: str, rep: Report) -> str:
-    """A report.yaml paragraph; empty when every figure in it is missing."""
-    html, filled, missing = fill(markup.esc(text), rep)
-    if filled == 0 and missing > 0:
+    """A report.yaml paragraph without the clauses whose figures are missing.
+
+    Running text never shows 未填报: a clause (between top-level ，/；) that states a missing
+    figure is left out, and the paragraph is empty when no figure in it has a value (the
+    tables and the appendix show what is missing).
+    """
+    stripped = text.rstrip()
+    end = stripped[-1] if stripped.endswith(("。", "！", "？")) else ""
+    parts: list[list[str]] = []  # [html, separator after it]
+    filled_any = False
+    for clause, sep in clauses(stripped[: len(stripped) - len(end)]):
+        html, filled, missing = fill(markup.esc(clause), rep)
+        if missing:
+            if parts and sep == "；":
+                parts[-1][1] = "；"  # keep the stronger break of a dropped clause
+            continue
+        filled_any = filled_any or filled > 0
+        parts.append([html, sep])
+    if not filled_any:
         return ""
-    return markup.para(html)
+    parts[-1][1] = end
+    return markup.para("".join(h + markup.esc(s) for h, s in parts))
 
 
 def denominator_note(rep: Report) -> str:
