@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import fmt, markup
+from . import disclose, fmt, markup
 from .audit import report_findings
 from .compare import change
 from .dictionary import load_dictionary
@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     from .report import Report
 
 
-def fill(html: str, rep: Report) -> tuple[str, int, int]:
-    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing)."""
+def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, int]:
+    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing).
+
+    ``section`` is the report section the text stands in: a figure the school printed
+    differently there is disclosed beside it (helpers.disclose).
+    """
     counts = [0, 0]
 
     def sub(m) -> str:
@@ -41,10 +45,13 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
             c = change(rep.sy, name)
             if c is None:
                 return ""
-            why = (
-                f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
-                f"差值按未经四舍五入的数值计算"
-            )
+            if c.not_comparable:
+                why = f"{c.current.spec.name}：{c.not_comparable}"
+            else:
+                why = (
+                    f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
+                    f"差值按未经四舍五入的数值计算" + (f"；{c.basis}" if c.basis else "")
+                )
             return "，" + markup.num(c.phrase(), why)
         if flt == "history":
             items = []
@@ -53,25 +60,29 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
                 if h.value is not None:
                     items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
             return f"（往年：{'，'.join(items)}）" if items else ""
-        counts[1 if iv.value is None else 0] += 1
-        if iv.value is None:
+        counts[1 if iv.missing else 0] += 1
+        if iv.missing:
             return markup.num("", iv.derivation(), missing=True)
-        if flt == "wan":
+        if iv.not_applicable:
+            text = iv.text
+        elif flt == "wan":
             text = fmt.wan(iv.value, iv.spec.unit)
             text = f"{iv.qualifier} {text}" if iv.qualifier else text
         elif flt == "num":
             text = fmt.number(iv.value, max(iv.spec.decimals, 0))
         else:
             text = iv.text
-        return markup.num(text, iv.derivation())
+        s = disclose.shown(iv, rep.sy, section, rep.figures, text)
+        why = iv.derivation() + "".join(f"（{n}）" for n in s.notes)
+        return markup.num(s.text, why) + markup.disclosure(s.notes)
 
     out = PLACEHOLDER.sub(sub, html)
     return out, counts[0], counts[1]
 
 
-def template(text: str, rep: Report) -> str:
+def template(text: str, rep: Report, section: str | None = None) -> str:
     """A report.yaml paragraph; empty when every figure in it is missing."""
-    html, filled, missing = fill(markup.esc(text), rep)
+    html, filled, missing = fill(markup.esc(text), rep, section)
     if filled == 0 and missing > 0:
         return ""
     return markup.para(html)
