@@ -168,6 +168,7 @@ def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
         "school_id": "huichang",
         "year": 2024,
         "data_dir": str(raw_copy.resolve()),
+        "figures": "recomputed",
     }
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["data_hash"])
     assert manifest["code"]["helpers_version"] == "0.1.0"
