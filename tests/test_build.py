@@ -168,6 +168,7 @@ def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
         "school_id": "huichang",
         "year": 2024,
         "data_dir": str(raw_copy.resolve()),
+        "figures": "recomputed",
     }
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["data_hash"])
     assert manifest["code"]["helpers_version"] == "0.1.0"
@@ -500,3 +501,24 @@ def test_real_notebooks_rebuild_exactly_their_inputs(raw_copy, tmp_path):
     r = build(data_dir=raw_copy, notebooks_dir=nbs, out_dir=out, jobs=2)
     assert r.ok and executed(r) == sorted(users[changed])
     assert build(data_dir=raw_copy, notebooks_dir=nbs, out_dir=out, jobs=2).executed == []
+    # the disclosure policy reaches the notebooks as a parameter (and is part of the cache key)
+    r = build(
+        data_dir=raw_copy,
+        notebooks_dir=nbs,
+        out_dir=out,
+        jobs=2,
+        chapters=["01"],
+        figures="published",
+    )
+    assert r.ok and executed(r) == ["01_talent"]
+    page = (out / "huichang" / "2024" / "01_talent.html").read_text(encoding="utf-8")
+    assert (
+        '1:15.44</span><span class="nb-disclosure">（学校填报值；按全日制在校生 3088 人复算为 1:15.21）'
+        in page
+    )
+
+
+def test_unknown_figures_policy_stops_before_anything_runs(raw_copy, tmp_path):
+    with pytest.raises(BuildError, match="figures"):
+        build(data_dir=raw_copy, out_dir=tmp_path / "out", figures="typed")
+    assert not (tmp_path / "out").exists()

@@ -31,7 +31,7 @@ from . import expr, fmt
 from .checks import failed_parts
 from .compare import change
 from .dictionary import SPECS, load_dictionary
-from .indicators import COMPUTED, evaluator, label, registry
+from .indicators import COMPUTED, NOT_APPLICABLE, evaluator, label, registry, rounding_tolerance
 from .load import SchoolYear
 
 SEVERITIES = ("error", "warning", "info")
@@ -59,10 +59,6 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(self.severity)
-
-
-def _tolerance(decimals: int) -> float:
-    return 0.5 * 10 ** (-decimals) + 1e-9
 
 
 def _printed(row: dict[str, Any], unit: str) -> str:
@@ -105,6 +101,19 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                     tuple(_pub_ref(iid, r, spec.unit, sy.year) for r in rows),
                 )
             )
+        if iv.status == NOT_APPLICABLE:
+            for r in iv.corrections:
+                out.append(
+                    Finding(
+                        "warning",
+                        "published_mismatch",
+                        f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
+                        f"但按原始数据该指标不适用（{iv.reason}），报告不采用印出的数值。",
+                        sy.year,
+                        (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
+                    )
+                )
+            continue
         if iv.status != COMPUTED:
             r = rows[0]
             out.append(
@@ -118,22 +127,22 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                 )
             )
             continue
-        for r in rows:
+        for r in iv.corrections:
             diff = iv.value - r["value"]
-            if abs(diff) > _tolerance(r["decimals"]):
-                shown = fmt.with_unit(iv.value, spec.unit, max(spec.decimals, r["decimals"]))
-                out.append(
-                    Finding(
-                        "warning",
-                        "published_mismatch",
-                        f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
-                        f"按原始数据复算为 {shown}（{iv.formula_text}），相差 "
-                        f"{fmt.number(abs(diff), max(spec.decimals, r['decimals']))}，"
-                        f"超出四舍五入可解释的 ±{fmt.number(_tolerance(r['decimals']), r['decimals'] + 1)}。",
-                        sy.year,
-                        (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
-                    )
+            shown = fmt.with_unit(iv.value, spec.unit, max(spec.decimals, r["decimals"]))
+            basis = f"，{iv.basis}" if iv.basis else ""
+            out.append(
+                Finding(
+                    "warning",
+                    "published_mismatch",
+                    f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
+                    f"按原始数据复算为 {shown}（{iv.formula_text}{basis}），相差 "
+                    f"{fmt.number(abs(diff), max(spec.decimals, r['decimals']))}，"
+                    f"超出四舍五入可解释的 ±{fmt.number(rounding_tolerance(r['decimals']), r['decimals'] + 1)}。",
+                    sy.year,
+                    (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
                 )
+            )
     return out
 
 
@@ -180,7 +189,7 @@ def share_rules(sy: SchoolYear) -> list[Finding]:
             if set(g["indicator"]) != set(members):
                 continue
             total = float(g["value"].sum())
-            tol = sum(_tolerance(int(d)) for d in g["decimals"])
+            tol = sum(rounding_tolerance(int(d)) for d in g["decimals"])
             if abs(total - 100) > tol:
                 names = "、".join(
                     f"{label(i)} {v:g}" for i, v in zip(g["indicator"], g["value"], strict=True)
@@ -236,7 +245,7 @@ def denominator_rules(sy: SchoolYear) -> list[Finding]:
             stated.append(
                 (
                     r["value"],
-                    _tolerance(r["decimals"]),
+                    rounding_tolerance(r["decimals"]),
                     f"{_printed(r, spec.unit)}（§{r['source']}）",
                     _pub_ref(spec.id, r, spec.unit, sy.year),
                 )
@@ -330,7 +339,7 @@ def yoy_rules(
         if spec is not None and spec.kind in {"growth", "difference"}:
             continue  # already a change
         c = change(sy, name)
-        if c is None or c.flat:
+        if c is None or c.delta is None or c.flat:
             continue
         big = (
             abs(c.delta) > points

@@ -237,6 +237,7 @@ class _Plan:
     chapters: list[_Chapter]
     all_chapters: list[Path]
     validation_key: str
+    parameters: dict[str, Any]  # what papermill injects into every chapter notebook
     validation: dict[str, Any] | None = None  # the record used (cached or fresh)
     validated: bool = False
 
@@ -315,6 +316,7 @@ def _plan(
     out_dir: Path,
     env: dict[str, Any],
     force: bool,
+    figures: str = "recomputed",
 ) -> _Plan:
     folder = out_dir / school_id / str(year)
     cache = folder / CACHE_DIR
@@ -326,7 +328,7 @@ def _plan(
     state = mf.read_json(cache / "inputs.json") or {}
     fresh_state = state.get("raw") == raw_digest and state.get("code") == env["code"]
     known_inputs: dict[str, list[str]] = state.get("inputs", {}) if fresh_state else {}
-    params = {"school_id": school_id, "year": year, "data_dir": str(data_dir)}
+    params = {"school_id": school_id, "year": year, "data_dir": str(data_dir), "figures": figures}
     chapters = []
     for nb in notebooks:
         stem = nb.stem
@@ -382,6 +384,7 @@ def _plan(
         chapters,
         all_chapters,
         validation_key,
+        params,
     )
 
 
@@ -485,11 +488,7 @@ def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
         "school_name": school_name,
         "year": plan.year,
         "title": report_title(plan.year),
-        "parameters": {
-            "school_id": plan.school_id,
-            "year": plan.year,
-            "data_dir": str(data_dir),
-        },
+        "parameters": plan.parameters,
         "data_hash": mf.files_digest(inputs.items()),
         "data_files": dict(sorted(inputs.items())),
         "code": {
@@ -605,17 +604,21 @@ def build(
     notebooks_dir: str | os.PathLike[str] | None = None,
     kernel_reuse: bool = True,
     on_event: Event | None = None,
+    figures: str = "recomputed",
 ) -> BuildResult:
     """Build the reports; see the module docstring. Raises BuildError (exit 2) before any
     chapter runs when the arguments or the data are wrong, KeyboardInterrupt when stopped.
 
     ``kernel_reuse=False`` runs every chapter in a new kernel (the reference behaviour);
+    ``figures`` is the disclosure policy (helpers.disclose: ``recomputed`` | ``published``);
     ``on_event(kind, info)`` receives "plan", "phase", "chapter_start" and "chapter_done".
 
     Workers are started with multiprocessing's "spawn" method, so a script that calls this
     must do so under ``if __name__ == "__main__":``.
     """
     t0 = time.monotonic()
+    if figures not in ("recomputed", "published"):  # helpers.disclose.POLICIES
+        raise BuildError(f"figures 应为 recomputed 或 published，而不是 {figures!r}")
     emit: Event = on_event or (lambda kind, info: None)
     data = paths.raw_root(data_dir)
     out = Path(out_dir).resolve() if out_dir else default_out_dir()
@@ -627,7 +630,9 @@ def build(
 
     with _lock(out), _signals_raise():
         env = {"code": mf.code_hash(), "packages": mf.package_versions()}
-        plans = [_plan(s, y, chosen, all_chapters, data, out, env, force) for s, y in targets]
+        plans = [
+            _plan(s, y, chosen, all_chapters, data, out, env, force, figures) for s, y in targets
+        ]
         tasks = [_task(p, c, data) for p in plans for c in p.chapters if c.stale]
         emit("plan", {"total": len(tasks), "chapters": sum(len(p.chapters) for p in plans)})
 
@@ -769,7 +774,7 @@ def _task(plan: _Plan, c: _Chapter, data_dir: Path) -> dict[str, Any]:
         "chapter": c.stem,
         "notebook": str(c.notebook),
         "kernel_name": c.kernel_name,
-        "parameters": {"school_id": plan.school_id, "year": plan.year, "data_dir": str(data_dir)},
+        "parameters": plan.parameters,
         "folder": str(plan.folder),
         "expected": float((c.record or {}).get("seconds") or 0.0),
     }

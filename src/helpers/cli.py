@@ -14,6 +14,7 @@ Exit codes: 0 fine, 1 a chapter failed (or audit errors in ``validate``, or ``di
 from __future__ import annotations
 
 import shutil
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +43,13 @@ YearOpt = Annotated[
     list[int] | None, typer.Option("--year", "-y", help="年度（可重复）；默认：最近一年")
 ]
 DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="原始数据目录；默认：data/raw")]
+
+
+class Figures(StrEnum):
+    """The disclosure policy of helpers.disclose (kept here so the CLI loads no pandas)."""
+
+    recomputed = "recomputed"
+    published = "published"
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -195,6 +203,14 @@ def build(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
     ] = False,
+    figures: Annotated[
+        Figures,
+        typer.Option(
+            "--figures",
+            help="recomputed：按原始数据复算并在旁注明学校原印数值（默认）；"
+            "published：按学校原印数值列示并标注，旁注复算值",
+        ),
+    ] = Figures.recomputed,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
     from .build import BuildError
@@ -214,6 +230,7 @@ def build(
                 notebooks_dir=notebooks,
                 kernel_reuse=not fresh_kernels,
                 on_event=progress,
+                figures=Figures(figures).value,
             )
     except BuildError as e:
         raise _fail(str(e)) from None

@@ -1,7 +1,10 @@
 """Year-over-year comparison of indicators, with the Chinese phrase a report prints.
 
 Percent-unit indicators change in 个百分点; others by amount and by percent. A comparison is
-made only when both years have a value: never against a missing year.
+made only when both years have a value (never against a missing year) and only like for like
+(:func:`helpers.indicators.comparable_pair`): both recomputed from counts, or both as the
+school printed them (and the phrase says so). A recomputed figure is never compared with a
+printed one: the phrase is then 口径不同，不作比较.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import fmt
-from .indicators import IndicatorValue, value_of
+from .indicators import IndicatorValue, comparable_pair, value_of
 from .load import SchoolYear
 
 
@@ -19,8 +22,10 @@ class Change:
 
     current: IndicatorValue
     previous: IndicatorValue
-    delta: float
+    delta: float | None
     pct_change: float | None
+    basis: str | None = None  # set when both years are compared as printed
+    not_comparable: str | None = None  # why the two years cannot be compared
 
     @property
     def points(self) -> bool:
@@ -30,24 +35,33 @@ class Change:
     @property
     def flat(self) -> bool:
         """No change at the printed precision."""
+        if self.delta is None:
+            return False
         return fmt.round_half_up(abs(self.delta), self.current.spec.decimals) == 0
 
     def phrase(self) -> str:
-        """``较上年增加 2.48 个百分点`` / ``较上年减少 4.41 元/生（下降 0.05%）`` / ``与上年持平``."""
+        """``较上年增加 2.48 个百分点`` / ``较上年减少 4.41 元/生（下降 0.05%）`` / ``与上年持平``
+        / ``口径不同，不作比较``; a comparison of printed figures says so."""
+        if self.delta is None:
+            return "口径不同，不作比较"
+        basis = f"（{self.basis}）" if self.basis else ""
         if self.flat:
-            return "与上年持平"
+            return "与上年持平" + basis
         spec = self.current.spec
         verb = "增加" if self.delta > 0 else "减少"
         amount = fmt.number(abs(self.delta), spec.decimals)
         if self.points:
-            return f"较上年{verb} {amount} 个百分点"
+            return f"较上年{verb} {amount} 个百分点{basis}"
         unit = "" if spec.unit == "ratio" else f" {spec.unit}"
         text = f"较上年{verb} {amount}{unit}"
+        notes = []
         if self.pct_change is not None:
-            text += (
-                f"（{'增长' if self.delta > 0 else '下降'} {fmt.number(abs(self.pct_change), 2)}%）"
+            notes.append(
+                f"{'增长' if self.delta > 0 else '下降'} {fmt.number(abs(self.pct_change), 2)}%"
             )
-        return text
+        if self.basis:
+            notes.append(self.basis)
+        return text + (f"（{'；'.join(notes)}）" if notes else "")
 
 
 def change(sy: SchoolYear, iid: str) -> Change | None:
@@ -56,8 +70,12 @@ def change(sy: SchoolYear, iid: str) -> Change | None:
         return None
     cur = value_of(sy, iid)
     prev = value_of(sy.previous, iid)
-    if cur.value is None or prev.value is None:
+    pair = comparable_pair(cur, prev)
+    if pair is None:
         return None
-    delta = cur.value - prev.value
-    pct = None if prev.value == 0 else delta / abs(prev.value) * 100
-    return Change(cur, prev, delta, pct)
+    if isinstance(pair, str):
+        return Change(cur, prev, None, None, not_comparable=pair)
+    a, b, basis = pair
+    delta = a - b
+    pct = None if b == 0 else delta / abs(b) * 100
+    return Change(cur, prev, delta, pct, basis)

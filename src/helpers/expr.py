@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 Lookup = Callable[[str], float | None]
@@ -75,34 +76,62 @@ def names(formula: str) -> list[str]:
     return out
 
 
+class _ZeroDenominator(Exception):
+    def __init__(self, denominator: str):
+        self.denominator = denominator
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A formula's result: a value, missing (an input absent), or not applicable.
+
+    ``zero_denominator`` is set (to the denominator's formula text, e.g. ``graduates``) when
+    every input is present but a divisor is 0: the figure is 不适用, which is neither a
+    missing input nor a number.
+    """
+
+    value: float | None
+    zero_denominator: str | None = None
+
+
+def _ev(node: ast.AST, get: Lookup, strict: bool) -> float | None:
+    if isinstance(node, ast.Expression):
+        return _ev(node.body, get, strict)
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.Name | ast.Attribute):
+        v = get(node.id if isinstance(node, ast.Name) else f"prev.{node.attr}")
+        return None if v is None else float(v)
+    if isinstance(node, ast.UnaryOp):
+        v = _ev(node.operand, get, strict)
+        if v is None:
+            return None
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp):
+        a, b = _ev(node.left, get, strict), _ev(node.right, get, strict)
+        if a is None or b is None:
+            return None
+        if strict and isinstance(node.op, ast.Div) and b == 0:
+            raise _ZeroDenominator(ast.unparse(node.right))
+        return _OPS[type(node.op)](a, b)
+    raise FormulaError(f"不支持的节点 {ast.dump(node)[:60]}")  # pragma: no cover
+
+
 def evaluate(formula: str, lookup: Lookup | Mapping[str, float | None]) -> float | None:
     """Evaluate a formula; any missing input (or division by zero) gives None."""
     get = lookup.get if isinstance(lookup, Mapping) else lookup
+    return _ev(parse(formula), get, strict=False)
 
-    def ev(node: ast.AST) -> float | None:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            v = get(node.id)
-            return None if v is None else float(v)
-        if isinstance(node, ast.Attribute):
-            v = get(f"prev.{node.attr}")
-            return None if v is None else float(v)
-        if isinstance(node, ast.UnaryOp):
-            v = ev(node.operand)
-            if v is None:
-                return None
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if a is None or b is None:
-                return None
-            return _OPS[type(node.op)](a, b)
-        raise FormulaError(f"不支持的节点 {ast.dump(node)[:60]}")  # pragma: no cover
 
-    return ev(parse(formula))
+def outcome(formula: str, lookup: Lookup | Mapping[str, float | None]) -> Outcome:
+    """Evaluate a formula telling a missing input apart from a zero denominator."""
+    get = lookup.get if isinstance(lookup, Mapping) else lookup
+    if any(get(n) is None for n in names(formula)):
+        return Outcome(None)
+    try:
+        return Outcome(_ev(parse(formula), get, strict=True))
+    except _ZeroDenominator as z:
+        return Outcome(None, z.denominator)
 
 
 _SYMBOL = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " ÷ "}

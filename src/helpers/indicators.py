@@ -20,6 +20,14 @@ from .dictionary import SPECS, load_dictionary
 from .load import SchoolYear
 
 COMPUTED, REPORTED, MISSING, FACT = "computed", "reported", "missing", "fact"
+NOT_APPLICABLE = "not_applicable"
+NOT_APPLICABLE_TEXT = "不适用"
+DENOMINATOR = "students_full_time"
+
+
+def rounding_tolerance(decimals: int) -> float:
+    """How far a figure printed at ``decimals`` places may lie from the exact value."""
+    return 0.5 * 10 ** (-decimals) + 1e-9
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,8 @@ class IndicatorValue:
     inputs: tuple[Input, ...] = ()
     published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     qualifier: str | None = None  # 约 / 超过 … as the source states a raw fact
+    reason: str | None = None  # why the figure is 不适用 (status NOT_APPLICABLE)
+    basis: str | None = None  # how a year-over-year figure compares (see comparable_pair)
 
     @property
     def id(self) -> str:
@@ -137,11 +147,19 @@ class IndicatorValue:
 
     @property
     def missing(self) -> bool:
-        return self.value is None
+        """True when the data does not give the figure (not when it is 不适用)."""
+        return self.value is None and self.status != NOT_APPLICABLE
+
+    @property
+    def not_applicable(self) -> bool:
+        return self.status == NOT_APPLICABLE
 
     @property
     def text(self) -> str:
-        """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, ``约 92000 平方米``, or 未填报."""
+        """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, ``约 92000 平方米``, 未填报
+        or 不适用."""
+        if self.status == NOT_APPLICABLE:
+            return NOT_APPLICABLE_TEXT
         text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
         return f"{self.qualifier} {text}" if self.qualifier and self.value is not None else text
 
@@ -155,19 +173,49 @@ class IndicatorValue:
         what = "行数" if agg.get("count") else f"{agg.get('sum')} 之和"
         return f"{agg.get('table')} 表{('中' + where + '的') if where else ''}{what}"
 
+    @property
+    def corrections(self) -> tuple[dict[str, Any], ...]:
+        """The figures the school printed for this indicator that the shown value differs from.
+
+        A computed figure differs from a printed one when rounding cannot explain the gap; a
+        figure that is 不适用 differs from any printed number. One entry per printed text.
+        """
+        if self.status not in (COMPUTED, NOT_APPLICABLE):
+            return ()
+        out: dict[str, dict[str, Any]] = {}
+        for r in self.published:
+            if self.value is None or abs(self.value - r["value"]) > rounding_tolerance(
+                r["decimals"]
+            ):
+                out.setdefault(str(r["printed"]), r)
+        return tuple(out.values())
+
+    def correction_reason(self) -> str:
+        """Why the shown figure differs from the printed one, in a few words."""
+        if self.spec.per_student:
+            denom = next((i for i in self.inputs if i.name == DENOMINATOR), None)
+            if denom is not None and denom.value is not None:
+                return f"按全日制在校生 {denom.text}复算为 {self.text}"
+        return f"按“{self.formula_text}”复算为 {self.text}"
+
     def derivation(self) -> str:
         """Formula, inputs with values, and sources, in one Chinese sentence."""
         if self.status == FACT:
             return f"{self.spec.name} {self.text}：原始数据，来源 {self.inputs[0].provenance}"
         if self.status == REPORTED:
             src = "；".join(f"§{p['source']}" for p in self.published)
+            absent = "、".join(i.label for i in self.inputs if i.value is None) or "原始数据"
             return (
-                f"{self.spec.name}：学校填报值 {self.text}（原始数据未提供，无法复算；来源 {src}）"
+                f"{self.spec.name}：学校填报值 {self.text}（数据中没有{absent}，无法复算；"
+                f"来源 {src}）"
             )
         if self.status == MISSING:
             return f"{self.spec.name}：未填报（缺少 {'、'.join(i.label for i in self.inputs if i.value is None) or '数据'}）"
         parts = "；".join(f"{i.label} {i.text}（{i.provenance}）" for i in self.inputs)
-        return f"{self.spec.name} = {self.formula_text} = {self.text}。其中 {parts}。"
+        if self.status == NOT_APPLICABLE:
+            return f"{self.spec.name}：{NOT_APPLICABLE_TEXT}（{self.reason}）。其中 {parts}。"
+        basis = f"（{self.basis}）" if self.basis else ""
+        return f"{self.spec.name} = {self.formula_text} = {self.text}{basis}。其中 {parts}。"
 
 
 def label(name: str) -> str:
@@ -250,18 +298,54 @@ class Evaluator:
 
     def _evaluate(self, spec: IndicatorSpec) -> IndicatorValue:
         published = self._published(spec.id)
+        basis = None
         if spec.formula:
+            lookup, basis, not_comparable = self._like_for_like(spec)
             inputs = tuple(
-                Input(n, label(n), self.value(n), unit(n), self.provenance(n)) for n in spec.inputs
+                Input(n, label(n), lookup(n), unit(n), self.provenance(n)) for n in spec.inputs
             )
-            value = expr.evaluate(spec.formula, self.value)
+            if not_comparable:
+                return IndicatorValue(
+                    spec, None, NOT_APPLICABLE, inputs, published, reason=not_comparable
+                )
+            result = expr.outcome(spec.formula, lookup)
+            if result.zero_denominator is not None:
+                words = expr.render(result.zero_denominator, label)
+                return IndicatorValue(
+                    spec, None, NOT_APPLICABLE, inputs, published, reason=f"{words}为 0"
+                )
+            value = result.value
         else:
             value, inputs = self._aggregate(spec)
         if value is not None:
-            return IndicatorValue(spec, value, COMPUTED, inputs, published)
+            return IndicatorValue(spec, value, COMPUTED, inputs, published, basis=basis)
         if published:
             return IndicatorValue(spec, published[0]["value"], REPORTED, inputs, published)
         return IndicatorValue(spec, None, MISSING, inputs, published)
+
+    def _like_for_like(self, spec: IndicatorSpec) -> tuple[Any, str | None, str | None]:
+        """Inputs for a formula that compares an indicator with its previous year's value.
+
+        Both years' values must be derived the same way (see :func:`comparable_pair`); returns
+        the lookup to use, a note on the basis, and the reason when they cannot be compared.
+        """
+        overrides: dict[str, float | None] = {}
+        basis = None
+        for name in spec.inputs:
+            base = name.removeprefix("prev.")
+            if not name.startswith("prev.") or base not in spec.inputs:
+                continue
+            if base not in registry().indicators or self._prev is None:
+                continue
+            pair = comparable_pair(self.get(base), self._prev.get(base))
+            if pair is None:
+                continue  # a year lacks the figure: the formula gives missing
+            if isinstance(pair, str):
+                return self.value, None, pair
+            overrides[base], overrides[name], basis = pair
+        if not overrides:
+            return self.value, None, None
+        return (lambda n: overrides[n] if n in overrides else self.value(n)), basis, None
 
     def _aggregate(self, spec: IndicatorSpec) -> tuple[float | None, tuple[Input, ...]]:
         agg = spec.aggregate or {}
@@ -285,6 +369,39 @@ class Evaluator:
             else f"{tspec.file}（无符合条件的行）"
         )
         return value, (Input(agg["table"], tspec.label, value, spec.unit, prov),)
+
+
+PRINTED_BASIS = "按两年原报告印出的数值比较"
+
+
+def printed_value(iv: IndicatorValue) -> float | None:
+    """The figure as the school printed it for that year (its first printed value)."""
+    if iv.status == REPORTED:
+        return iv.value
+    return iv.published[0]["value"] if iv.published else None
+
+
+def comparable_pair(
+    cur: IndicatorValue, prev: IndicatorValue
+) -> tuple[float, float, str | None] | str | None:
+    """Two years' values of one indicator that may be compared, like for like.
+
+    Returns ``(current, previous, basis)`` when both were derived the same way (both
+    recomputed from counts, both facts, or both as the school printed them: ``basis`` then
+    says so); the reason they cannot be compared (a str) when one was recomputed and the
+    other only printed; None when a year lacks the figure.
+    """
+    if cur.value is None or prev.value is None:
+        return None
+    if cur.status == prev.status:
+        return cur.value, prev.value, None
+    a, b = printed_value(cur), printed_value(prev)
+    if a is not None and b is not None:
+        return a, b, PRINTED_BASIS
+    return NOT_COMPARABLE
+
+
+NOT_COMPARABLE = "口径不同，不作比较：一年按原始数据复算，另一年只有学校填报值"
 
 
 def evaluator(sy: SchoolYear) -> Evaluator:

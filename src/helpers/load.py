@@ -73,7 +73,8 @@ def load_school_year(
     data_dir: str | os.PathLike[str] | None = None,
     with_previous: bool = True,
 ) -> SchoolYear:
-    """Load, validate and return one school-year (and, if it has data, the year before)."""
+    """Load, validate and return one school-year, linked to the years before it that have data
+    (``previous``, ``previous.previous``, …)."""
     school_id = paths.check_school_id(school_id)
     try:
         year = int(year)
@@ -200,7 +201,9 @@ def load_school_year(
     raise_if_errors(problems, f"{school_id} {year}")
     previous = None
     if with_previous and year - 1 in paths.list_years(school_id, data_dir):
-        previous = load_school_year(school_id, year - 1, data_dir, with_previous=False)
+        # the previous year with its own previous year (and so on back), so that every
+        # comparison the report prints for an earlier year can be made
+        previous = load_school_year(school_id, year - 1, data_dir)
     return SchoolYear(
         school_id=school_id,
         year=year,

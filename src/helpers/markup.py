@@ -33,6 +33,22 @@ def num(text: str, derivation: str, missing: bool = False) -> str:
     )
 
 
+def disclosure(notes: tuple[str, ...] | list[str]) -> str:
+    """What the reader is told beside a figure that differs from the school's printed one."""
+    if not notes:
+        return ""
+    return f'<span class="nb-disclosure">（{esc("；".join(notes))}）</span>'
+
+
+FOOTNOTE_MARKS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def footnote_mark(n: int) -> str:
+    """The mark of a table's n-th note (1-based): ①, ②, …"""
+    mark = FOOTNOTE_MARKS[n - 1] if n <= len(FOOTNOTE_MARKS) else f"[{n}]"
+    return f'<sup class="nb-fn">{mark}</sup>'
+
+
 def slug(number: str) -> str:
     """Anchor id for a section number: ``1.1.2`` → ``s-1-1-2``."""
     return "s-" + re.sub(r"[^0-9A-Za-z]+", "-", number).strip("-")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from . import charts, markup, narrative, outline, paths, textgen
+from . import charts, disclose, markup, narrative, outline, paths, textgen
 from .figures import FIGURES, png
 from .load import SchoolYear, load_school_year
 from .narrative import PLACEHOLDER
@@ -47,13 +47,21 @@ class Html:
 class Report:
     """One school-year's report: the data, other years for comparisons, numbering."""
 
-    def __init__(self, sy: SchoolYear, data_dir: str | os.PathLike[str] | None = None):
+    def __init__(
+        self,
+        sy: SchoolYear,
+        data_dir: str | os.PathLike[str] | None = None,
+        figures: str = disclose.RECOMPUTED,
+    ):
         self.sy = sy
         self.data_dir = data_dir
+        self.figures = disclose.check_policy(figures)
         self._years: dict[int, SchoolYear] = {sy.year: sy}
         self._figure_data: dict[str, object] = {}
-        if sy.previous is not None:
-            self._years[sy.previous.year] = sy.previous
+        earlier = sy.previous
+        while earlier is not None:
+            self._years[earlier.year] = earlier
+            earlier = earlier.previous
 
     @property
     def year(self) -> int:
@@ -180,7 +188,7 @@ class Report:
         if "heading" in b:
             return markup.heading(min(s.depth + 1, 5), b["heading"])
         if "text" in b:
-            return textgen.template(b["text"], self)
+            return textgen.template(b["text"], self, s.number)
         if "figure" in b:
             return self._figure(b["figure"])
         if "table" in b:
@@ -207,7 +215,8 @@ class Report:
         )
 
     def _prose(self, n) -> str:
-        html, _, _ = textgen.fill(n.html(), self)
+        where = f"案例{n.number}" if n.kind == "case" else n.section
+        html, _, _ = textgen.fill(n.html(), self, where)
         html = _IMAGE_PARA.sub(lambda m: self._images(m.group(0), n), html)
         return re.sub(r'<div class="nb-prose">\s*</div>', "", f'<div class="nb-prose">{html}</div>')
 
@@ -245,9 +254,15 @@ def open_report(
     school_id: str = "huichang",
     year: int | str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
+    figures: str = disclose.RECOMPUTED,
 ) -> Report:
-    """Load and validate a school-year (the latest when ``year`` is None) for a notebook."""
+    """Load and validate a school-year (the latest when ``year`` is None) for a notebook.
+
+    ``figures``: ``recomputed`` (default) prints figures recomputed from the raw counts and
+    discloses where the school printed others; ``published`` prints the school's figures,
+    flagged, with the recomputed ones beside them (helpers.disclose).
+    """
     paths.check_school_id(school_id)
     if year is None:
         year = paths.latest_year(school_id, data_dir)
-    return Report(load_school_year(school_id, int(year), data_dir), data_dir)
+    return Report(load_school_year(school_id, int(year), data_dir), data_dir, figures)

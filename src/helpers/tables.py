@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from . import fmt, markup
+from . import disclose, fmt, markup
 from .compare import change
 from .dictionary import SPECS
 from .indicators import IndicatorValue, value_of
@@ -32,18 +32,61 @@ SATISFACTION_ITEMS = [
 ]
 
 
-def cell(iv: IndicatorValue, thousands: bool = True, unit: bool = False) -> str:
-    """A table cell: the number (thousands separators, no unit) with its derivation."""
-    if iv.value is None:
+def cell(
+    iv: IndicatorValue,
+    thousands: bool = True,
+    unit: bool = False,
+    printed: tuple[float, int] | None = None,
+) -> str:
+    """A table cell: the number (thousands separators, no unit) with its derivation.
+
+    ``printed`` (value, decimals) shows the school's printed figure instead (policy
+    ``published`` of helpers.disclose).
+    """
+    if iv.missing:
         return markup.num("", iv.derivation(), missing=True)
-    if unit:
+    value, decimals = printed or (iv.value, iv.spec.decimals)
+    if iv.not_applicable or (unit and not printed):
         text = iv.text
     elif iv.spec.unit == "ratio":
-        text = fmt.ratio(iv.value, iv.spec.decimals)
+        text = fmt.ratio(value, decimals)
     else:
-        text = fmt.number(iv.value, iv.spec.decimals, thousands=thousands)
+        text = fmt.number(value, decimals, thousands=thousands)
         text = f"{iv.qualifier}{text}" if iv.qualifier else text
     return markup.num(text, iv.derivation())
+
+
+class Footnotes:
+    """The numbered notes of one table: where a cell differs from what the school printed
+    (or is 不适用), a mark ① beside the cell and the disclosure under the table."""
+
+    def __init__(self, rep: Report):
+        self.rep = rep
+        self.items: list[str] = []
+
+    def cell(self, iv: IndicatorValue | None, year: int | None = None, **kw) -> str:
+        """A cell for ``iv`` (of ``year``, default the report year) with its note mark."""
+        if iv is None:
+            return markup.num("", f"{year} 年度无数据", missing=True)
+        sy = self.rep.sy_of(year) if year is not None else self.rep.sy
+        s = disclose.shown(iv, sy, None, self.rep.figures)
+        html = cell(iv, printed=s.printed, **kw)
+        for note in s.notes:
+            label = f"{sy.year} 年{iv.spec.name}：{note}"
+            if label not in self.items:
+                self.items.append(label)
+            html += markup.footnote_mark(self.items.index(label) + 1)
+        return html
+
+    def note(self, base: str = "") -> str:
+        """The table's note: its own text, then the numbered disclosures."""
+        marks = "；".join(
+            f"{markup.FOOTNOTE_MARKS[i] if i < len(markup.FOOTNOTE_MARKS) else f'[{i + 1}]'} {t}"
+            for i, t in enumerate(self.items)
+        )
+        return "。".join(p for p in (base.rstrip("。"), marks) if p) + (
+            "。" if marks or base else ""
+        )
 
 
 def unit_label(iv: IndicatorValue) -> str:
@@ -73,16 +116,17 @@ def _items_by_year(
     years = _year_columns(rep, ids, n)
     header = ["项目", *[f"{y} 年" for y in years]]
     rows = []
+    fn = Footnotes(rep)
     for iid in ids:
         ivs = [value_of(rep.sy_of(y), iid) for y in years]
         unit = unit_label(ivs[-1])
         rows.append(
             [
                 markup.esc(ivs[-1].spec.name + (f"（{unit}）" if unit else "")),
-                *[cell(iv) for iv in ivs],
+                *[fn.cell(iv, y) for iv, y in zip(ivs, years, strict=True)],
             ]
         )
-    return markup.table(number, title, header, rows, [False, *[True] * len(years)], note)
+    return markup.table(number, title, header, rows, [False, *[True] * len(years)], fn.note(note))
 
 
 def _years_as_rows(
@@ -91,10 +135,12 @@ def _years_as_rows(
     ids = [c for c, _ in cols]
     years = _year_columns(rep, ids, n)
     header = ["年度", *[h for _, h in cols]]
+    fn = Footnotes(rep)
     rows = [
-        [markup.esc(str(y)), *[cell(value_of(rep.sy_of(y), c)) for c, _ in cols]] for y in years
+        [markup.esc(str(y)), *[fn.cell(value_of(rep.sy_of(y), c), y) for c, _ in cols]]
+        for y in years
     ]
-    return markup.table(number, title, header, rows, [False, *[True] * len(cols)], note)
+    return markup.table(number, title, header, rows, [False, *[True] * len(cols)], fn.note(note))
 
 
 def _has(ids: list[str]) -> Callable[[Report], bool]:
@@ -139,6 +185,7 @@ KEY_INDICATORS = [
 def _key_indicators(rep: Report, number: int) -> str:
     header = ["指标", f"{rep.year - 1} 年", f"{rep.year} 年", "变化"]
     rows = []
+    fn = Footnotes(rep)
     for iid in KEY_INDICATORS:
         cur, prev = (
             value_of(rep.sy, iid),
@@ -149,10 +196,8 @@ def _key_indicators(rep: Report, number: int) -> str:
         rows.append(
             [
                 markup.esc(cur.spec.name + (f"（{unit}）" if unit else "")),
-                cell(prev)
-                if prev is not None
-                else markup.num("", f"{rep.year - 1} 年度无数据", missing=True),
-                cell(cur),
+                fn.cell(prev, rep.year - 1),
+                fn.cell(cur),
                 markup.esc(c.phrase()) if c else "—",
             ]
         )
@@ -162,7 +207,7 @@ def _key_indicators(rep: Report, number: int) -> str:
         header,
         rows,
         [False, True, True, False],
-        "“变化”按未经四舍五入的数值计算；任一年度未填报时不作比较。",
+        fn.note("“变化”按未经四舍五入的数值计算，且只比较口径相同的数值；任一年度未填报时不作比较"),
     )
 
 
@@ -224,6 +269,7 @@ def appendix_table(rep: Report, layout: dict) -> str:
     """One 附表: indicator, unit, previous year, this year, standard verdict."""
     header = ["指标", "单位", f"{rep.year - 1} 年", f"{rep.year} 年", "国家标准", "达标情况"]
     rows = []
+    fn = Footnotes(rep)
     for row in layout["rows"]:
         iid = row if isinstance(row, str) else row["id"]
         cur = value_of(rep.sy, iid)
@@ -234,10 +280,8 @@ def appendix_table(rep: Report, layout: dict) -> str:
             [
                 markup.esc(name),
                 markup.esc("比值" if cur.spec.unit == "ratio" else cur.spec.unit),
-                cell(prev)
-                if prev is not None
-                else markup.num("", f"{rep.year - 1} 年度无数据", missing=True),
-                cell(cur),
+                fn.cell(prev, rep.year - 1),
+                fn.cell(cur),
                 markup.esc("；".join(r.standard["text"] for r in results)) or "—",
                 markup.esc("；".join(r.verdict for r in results)) or "—",
             ]
@@ -249,6 +293,6 @@ def appendix_table(rep: Report, layout: dict) -> str:
         header,
         rows,
         [False, False, True, True, False, False],
-        layout.get("note", ""),
+        fn.note(layout.get("note", "")),
         anchor=anchor,
     )

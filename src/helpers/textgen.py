@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import fmt, markup
+from . import disclose, fmt, markup
 from .audit import report_findings
 from .compare import change
 from .dictionary import load_dictionary
@@ -34,8 +34,12 @@ def other_year(name: str, year: int) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def fill(html: str, rep: Report) -> tuple[str, int, int]:
-    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing)."""
+def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, int]:
+    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing).
+
+    ``section`` is the report section the text stands in: a figure the school printed
+    differently there is disclosed beside it (helpers.disclose).
+    """
     counts = [0, 0]
 
     def sub(m) -> str:
@@ -67,10 +71,13 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
             c = change(rep.sy, name)
             if c is None:
                 return ""
-            why = (
-                f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
-                f"差值按未经四舍五入的数值计算"
-            )
+            if c.not_comparable:
+                why = f"{c.current.spec.name}：{c.not_comparable}"
+            else:
+                why = (
+                    f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
+                    f"差值按未经四舍五入的数值计算" + (f"；{c.basis}" if c.basis else "")
+                )
             return "，" + markup.num(c.phrase(), why)
         if flt == "history":
             items = []
@@ -79,10 +86,12 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
                 if h.value is not None:
                     items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
             return f"（往年：{'，'.join(items)}）" if items else ""
-        counts[1 if iv.value is None else 0] += 1
-        if iv.value is None:
+        counts[1 if iv.missing else 0] += 1
+        if iv.missing:
             return markup.num("", iv.derivation(), missing=True)
-        if flt == "wan":
+        if iv.not_applicable:
+            text = iv.text
+        elif flt == "wan":
             text = fmt.wan(iv.value, iv.spec.unit)
             text = f"{iv.qualifier} {text}" if iv.qualifier else text
         elif flt == "num":
@@ -91,7 +100,9 @@ def fill(html: str, rep: Report) -> tuple[str, int, int]:
             text = fmt.with_unit(abs(iv.value), iv.spec.unit, max(iv.spec.decimals, 0))
         else:
             text = iv.text
-        return markup.num(text, iv.derivation())
+        s = disclose.shown(iv, sy, section, rep.figures, text)
+        why = iv.derivation() + "".join(f"（{n}）" for n in s.notes)
+        return markup.num(s.text, why) + markup.disclosure(s.notes)
 
     out = PLACEHOLDER.sub(sub, html)
     return out, counts[0], counts[1]
@@ -116,7 +127,7 @@ def clauses(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def template(text: str, rep: Report) -> str:
+def template(text: str, rep: Report, section: str | None = None) -> str:
     """A report.yaml paragraph without the clauses whose figures are missing.
 
     Running text never shows 未填报: a clause (between top-level ，/；) that states a missing
@@ -128,7 +139,7 @@ def template(text: str, rep: Report) -> str:
     parts: list[list[str]] = []  # [html, separator after it]
     filled_any = False
     for clause, sep in clauses(stripped[: len(stripped) - len(end)]):
-        html, filled, missing = fill(markup.esc(clause), rep)
+        html, filled, missing = fill(markup.esc(clause), rep, section)
         if missing:
             if parts and sep == "；":
                 parts[-1][1] = "；"  # keep the stronger break of a dropped clause

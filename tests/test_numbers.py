@@ -1,0 +1,200 @@
+"""Issue 10: every number a reviewer reads is right, and says so where it differs from what the
+school printed (disclosure in place, like-for-like comparisons, zero vs missing vs 不适用,
+chained years). Rendered in-process with helpers.report (no kernel), from fixture copies."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+from helpers import audit, indicators
+from helpers.compare import change
+from helpers.load import load_school_year
+from helpers.report import open_report
+
+
+class _Text(HTMLParser):
+    """Visible text of an HTML fragment (attributes such as tooltips left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    p = _Text()
+    p.feed(str(html))
+    return "".join(p.parts)
+
+
+def set_facts(year_dir: Path, **values: float) -> None:
+    """Replace facts in a copy's facts.yaml with one observation each."""
+    path = year_dir / "facts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for name, value in values.items():
+        data[name] = {"value": value, "source": "1.2.3"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+# ------------------------------------------------------------ finding 2: disclosure in place
+def test_corrected_figures_are_disclosed_beside_the_number():
+    rep = open_report("huichang", 2024)
+    text = visible(rep.section("1.1"))
+    # 1:15.44 printed, 3088 / 203 = 15.2118 recomputed
+    assert "1:15.21（原报告印为 师生比 1:15.44；按全日制在校生 3088 人复算为 1:15.21）" in text
+    # 41952000 / 3088 = 13585.49; the source printed 11894.66
+    assert "13585.49 元/生（原报告印为 11894.66 元/生；" in text
+    # 128330 / 3088 = 41.56; the source printed 36
+    assert "41.56 册/生（原报告印为 36册/生；" in text
+    # 1.1.1 names 七所 / 11 个专业 and 3527 students; the report uses §1.3.1 and §1.1.2
+    assert "6 所（原报告印为 7 所；本报告采用第1.3.1节的取值）" in text
+    assert "9 个（原报告印为 11 个；本报告采用第1.3.1节的取值）" in text
+    assert "3088 人（原报告印为 3527 人；本报告采用第1.1.2节2023-2024学年的取值）" in text
+    funding = visible(rep.section("6.5.2"))
+    # 25901641.9 − 7134750 = 18766891.90; printed 18766891.94
+    assert "18766891.90 元（原报告印为 18766891.94 元；" in funding
+
+
+def test_sections_where_the_school_printed_the_same_value_say_nothing():
+    # §1.3.1 itself names six colleges and nine majors: nothing to disclose there
+    text = visible(open_report("huichang", 2024).section("1.3.1"))
+    assert "原报告印为" not in text
+
+
+def test_corrected_cell_in_a_table_has_a_numbered_note():
+    html = str(open_report("huichang", 2024).section("1.2.3"))
+    table = re.search(r"表\d+ 毕业生就业产业分布.*?</figure>", html, re.S).group(0)
+    text = visible(table)
+    # 2023: 60 / (887 − 447) = 13.636… → 13.64; the source's 表3 printed 13.67
+    assert "13.64①" in text
+    assert "① 2023 年第一产业就业占直接就业比例：原报告印为 13.67；" in text
+    assert text.count("①") == 2  # one mark in the cell, one in the note
+
+
+def test_published_policy_prints_the_schools_figures_flagged():
+    rep = open_report("huichang", 2024, figures="published")
+    text = visible(rep.section("1.1.3"))
+    assert "1:15.44（学校填报值；按全日制在校生 3088 人复算为 1:15.21）" in text
+    table = visible(rep.section("overview"))
+    assert "1:15.44" in table and "学校填报值" in table
+
+
+def test_unknown_policy_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="figures"):
+        open_report("huichang", 2024, figures="typed")
+
+
+# --------------------------------------------------- finding 3: like-for-like year over year
+def test_recomputed_figure_is_not_compared_with_a_printed_one(raw_copy):
+    # remove the printed 2023 figure's counterpart for 2024: 2024 recomputed, 2023 printed only
+    pub = raw_copy / "huichang" / "2024" / "published.csv"
+    lines = pub.read_text(encoding="utf-8").splitlines()
+    pub.write_text(
+        "\n".join(ln for ln in lines if not ln.startswith("equipment_per_student")) + "\n",
+        encoding="utf-8",
+    )
+    sy = load_school_year("huichang", 2024, raw_copy)
+    c = change(sy, "equipment_per_student")
+    assert c is not None and c.delta is None and c.phrase() == "口径不同，不作比较"
+    iv = indicators.get(sy, "equipment_per_student_change")
+    assert iv.not_applicable and iv.value is None
+    text = visible(open_report("huichang", 2024, raw_copy).section("1.1.4"))
+    assert "13585.49 元/生，口径不同，不作比较" in text
+    assert "4307.30" not in text  # 13585.49 − 9278.19 mixes two derivations
+
+
+def test_printed_figures_are_compared_as_printed_and_say_so():
+    sy = load_school_year("huichang", 2024)
+    c = change(sy, "equipment_per_student")
+    # both as printed: 11894.66 − 9278.19 = 2616.47, as the source says (多出 2616.47)
+    assert round(c.delta, 2) == 2616.47 and c.basis == "按两年原报告印出的数值比较"
+    text = visible(open_report("huichang", 2024).section("1.1.4"))
+    assert "较上年增加 2616.47 元/生（增长 28.20%；按两年原报告印出的数值比较）" in text
+    assert "4307.30" not in text
+    # the school's own difference is consistent with its printed figures: no finding
+    assert not [
+        f for f in audit.audit(sy) if f.rule == "published_mismatch" and "较上年变化" in f.message
+    ]
+
+
+# --------------------------------------------- finding 4: zero, missing and 不适用 are three
+def _no_graduates(year_dir: Path) -> None:
+    set_facts(
+        year_dir,
+        graduates=0,
+        employed_incl_further_study=0,
+        further_study=0,
+        further_study_through=0,
+        further_study_exam=0,
+        further_study_bachelor=0,
+        further_study_college=0,
+        employed_primary=0,
+        employed_secondary=0,
+        employed_tertiary=0,
+    )
+
+
+def test_zero_denominator_is_not_applicable_not_a_printed_fallback(year2024, raw_copy):
+    _no_graduates(year2024)
+    sy = load_school_year("huichang", 2024, raw_copy)
+    rate = indicators.get(sy, "employment_rate")
+    assert rate.status == indicators.NOT_APPLICABLE and rate.value is None
+    assert rate.reason == "毕业生数为 0"
+    assert not rate.missing  # not "未填报"
+    assert "原始数据未提供" not in rate.derivation() and "数据中没有" not in rate.derivation()
+    share = indicators.get(sy, "sector_share_primary")
+    assert share.not_applicable and share.reason == "直接就业人数为 0"
+    text = visible(open_report("huichang", 2024, raw_copy).section("1.2.3"))
+    assert "99.85" not in text.split("原报告印为")[0]  # never shown as the value
+    assert "就业率 不适用（毕业生数为 0；原报告印为 99.85%、99.85）" in text
+    assert "nan" not in text.lower() and "inf" not in text.lower()
+    # the audit says the printed rate cannot apply
+    msgs = [f.message for f in audit.audit(sy) if f.rule == "published_mismatch"]
+    assert any("就业率" in m and "不适用" in m for m in msgs)
+
+
+def test_absent_counts_fall_back_to_the_printed_figure_and_say_so(year2024, raw_copy):
+    facts = year2024 / "facts.yaml"
+    facts.write_text(
+        re.sub(r"(?m)^graduates:.*\n", "", facts.read_text(encoding="utf-8")), encoding="utf-8"
+    )
+    rate = indicators.get(load_school_year("huichang", 2024, raw_copy), "employment_rate")
+    assert rate.status == indicators.REPORTED and rate.value == 99.85
+    assert "数据中没有毕业生数" in rate.derivation()
+
+
+def test_zero_numerator_is_a_real_zero(year2024, raw_copy):
+    set_facts(year2024, employed_primary=0, employed_secondary=158)
+    share = indicators.get(load_school_year("huichang", 2024, raw_copy), "sector_share_primary")
+    assert share.status == indicators.COMPUTED and share.value == 0.0 and share.text == "0.00%"
+
+
+def test_a_year_without_graduates_builds(year2024, raw_copy):
+    _no_graduates(year2024)
+    rep = open_report("huichang", 2024, raw_copy)
+    for number in ("overview", "1.2", "appendix"):
+        html = str(rep.section(number))
+        assert "nan" not in visible(html).lower()
+
+
+# ---------------------------------------------------------------- finding 8: chained years
+def test_previous_year_is_loaded_with_its_own_previous_year():
+    sy = load_school_year("huichang", 2024)
+    assert sy.previous.year == 2023 and sy.previous.previous.year == 2022
+    growth = indicators.get(sy.previous, "fiscal_appropriation_growth")
+    # (18364936.1 − 31180406.47) / 31180406.47 × 100 = −41.10
+    assert growth.text == "-41.10%"
+
+
+def test_2024_funding_table_shows_the_2023_growth():
+    text = visible(open_report("huichang", 2024).section("6.5.1"))
+    row2023 = re.search(r"2023\s*18,364,936.10\s*(\S+?)2024", text)
+    assert row2023 and row2023.group(1) == "-41.10"
