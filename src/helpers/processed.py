@@ -59,6 +59,25 @@ def facts_frame(sy: SchoolYear) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).astype({"line": "Int64"})
 
 
+def captions_frame(sy: SchoolYear) -> pd.DataFrame:
+    """The source's photo captions kept in the prose (no image on file), one row each, so
+    what they say (跟岗, 学徒制, 考证认证 …) is searchable like the other data."""
+    rows = [
+        {
+            "section": n.section,
+            "kind": n.kind,
+            "case": n.number if n.kind == "case" else None,
+            "file": n.file,
+            "order": i,
+            "caption": text,
+        }
+        for n in sy.narratives
+        for i, text in enumerate(n.captions, 1)
+    ]
+    cols = ["section", "kind", "case", "file", "order", "caption"]
+    return pd.DataFrame(rows, columns=cols).astype({"case": "Int64"})
+
+
 def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = None) -> Path:
     """Write the school-year's tables; returns the folder."""
     target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
@@ -68,6 +87,7 @@ def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = Non
         for name, df in sy.tables.items():
             df.reset_index().to_parquet(tmp / f"{name}.parquet", index=False)
         indicator_frame(sy).to_parquet(tmp / "indicators.parquet", index=False)
+        captions_frame(sy).to_parquet(tmp / "captions.parquet", index=False)
     return target
 
 
