@@ -107,7 +107,8 @@ def test_recomputed_figure_is_not_compared_with_a_printed_one(raw_copy):
     iv = indicators.get(sy, "equipment_per_student_change")
     assert iv.not_applicable and iv.value is None
     text = visible(open_report("huichang", 2024, raw_copy).section("1.1.4"))
-    assert "13585.49 元/生，口径不同，不作比较" in text
+    # the school's sentence (§1.1.4 prose) states the difference: it says it cannot be made
+    assert "多出 不适用（口径不同，不作比较" in text
     assert "4307.30" not in text  # 13585.49 − 9278.19 mixes two derivations
 
 
@@ -117,7 +118,7 @@ def test_printed_figures_are_compared_as_printed_and_say_so():
     # both as printed: 11894.66 − 9278.19 = 2616.47, as the source says (多出 2616.47)
     assert round(c.delta, 2) == 2616.47 and c.basis == "按两年原报告印出的数值比较"
     text = visible(open_report("huichang", 2024).section("1.1.4"))
-    assert "较上年增加 2616.47 元/生（增长 28.20%；按两年原报告印出的数值比较）" in text
+    assert "多出 2616.47 元/生（按两年原报告印出的数值比较）" in text  # the school's sentence
     assert "4307.30" not in text
     # the school's own difference is consistent with its printed figures: no finding
     assert not [
@@ -154,7 +155,7 @@ def test_zero_denominator_is_not_applicable_not_a_printed_fallback(year2024, raw
     assert share.not_applicable and share.reason == "直接就业人数为 0"
     text = visible(open_report("huichang", 2024, raw_copy).section("1.2.3"))
     assert "99.85" not in text.split("原报告印为")[0]  # never shown as the value
-    assert "就业率 不适用（毕业生数为 0；原报告印为 99.85%、99.85）" in text
+    assert "平均就业率为 不适用（毕业生数为 0；原报告印为 99.85%、99.85）" in text
     assert "nan" not in text.lower() and "inf" not in text.lower()
     # the audit says the printed rate cannot apply
     msgs = [f.message for f in audit.audit(sy) if f.rule == "published_mismatch"]

@@ -99,12 +99,12 @@ def test_photo_caption_without_image_is_marked_and_unnumbered():
 
 def test_photo_file_must_exist_and_is_embedded(raw_copy, year2024):
     md = year2024 / "text" / "s2_5.md"
-    append(md, "\n![实训现场](photos/x.png)\n")
+    append(md, "\n![实训现场](照片/x.png)\n")
     p = only(load_errors(raw_copy), "missing_image")
-    assert p.file.endswith("2024/text/s2_5.md") and p.value == "photos/x.png"
+    assert p.file.endswith("2024/text/s2_5.md") and p.value == "照片/x.png"
     assert p.row == len(md.read_text(encoding="utf-8").splitlines())
-    (year2024 / "text" / "photos").mkdir()
-    (year2024 / "text" / "photos" / "x.png").write_bytes(PNG)
+    (year2024 / "text" / "照片").mkdir()
+    (year2024 / "text" / "照片" / "x.png").write_bytes(PNG)
     html = open_report("huichang", 2024, raw_copy).section("2.5").html
     assert '<figure class="nb-photo"><img src="data:image/png;base64,' in html
     assert "<figcaption>实训现场</figcaption>" in html

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 from markdown_it import MarkdownIt
@@ -72,7 +73,8 @@ class Narrative:
         for tok in _MD.parse(self.text):
             for child in tok.children or ():
                 if child.type == "image":
-                    out.append((str(child.attrs.get("src") or "").strip(), child.content))
+                    src = unquote(str(child.attrs.get("src") or "")).strip()
+                    out.append((src, child.content))
         return tuple(out)
 
     @property

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import unquote
 
 from . import charts, disclose, markup, narrative, outline, paths, textgen
 from .figures import FIGURES, png
@@ -227,7 +228,7 @@ class Report:
         """
         out = []
         for src, alt in _IMAGE.findall(para):
-            src, alt = html_lib.unescape(src).strip(), html_lib.unescape(alt)
+            src, alt = unquote(html_lib.unescape(src)).strip(), html_lib.unescape(alt)
             kind, _, ident = src.partition(":")
             if kind == "table" and ident:
                 number = self.numbers.get(("table", ident))

@@ -102,7 +102,9 @@ def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, 
             text = iv.text
         s = disclose.shown(iv, sy, section, rep.figures, text)
         why = iv.derivation() + "".join(f"（{n}）" for n in s.notes)
-        return markup.num(s.text, why) + markup.disclosure(s.notes)
+        # a difference taken between the two years' printed figures says so (like for like)
+        notes = s.notes + ((iv.basis,) if iv.basis and flt != "change" else ())
+        return markup.num(s.text, why) + markup.disclosure(notes)
 
     out = PLACEHOLDER.sub(sub, html)
     return out, counts[0], counts[1]
