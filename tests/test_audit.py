@@ -289,3 +289,15 @@ def test_new_findings_reach_the_report_appendix():
     for label in ("分项未覆盖总数", "表题所列指标缺列", "表头重复"):
         assert label in html
     assert "比总数少 115 人" in html and "对口就业率" in html
+
+
+def test_new_findings_show_in_validate(raw_copy):
+    from typer.testing import CliRunner
+
+    from helpers.cli import app
+
+    result = CliRunner().invoke(app, ["validate", "--data-dir", str(raw_copy), "--year", "2024"])
+    assert result.exit_code == 0, result.output
+    for rule in ("parts_gap", "title_measure_missing", "repeated_header"):
+        assert rule in result.output
+    assert "115" in result.output and "对口就业率" in result.output
