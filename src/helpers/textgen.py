@@ -152,6 +152,10 @@ RULE_ZH = {
     "out_of_bounds": "不可能的取值",
     "implausible": "超出合理范围",
     "yoy_jump": "年度变化过大",
+    "parts_gap": "分项未覆盖总数",
+    "title_measure_missing": "表题所列指标缺列",
+    "repeated_header": "表头重复",
+    "source_table_inconsistent": "原文表格转录不一致",
 }
 
 
