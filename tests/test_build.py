@@ -494,6 +494,38 @@ def test_invalid_data_exits_2_without_traceback(raw_copy, fake_nbs, tmp_path):
     assert "Traceback" not in result.output
 
 
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+BROKEN = [  # (file, original text, broken text, how the message shows the value)
+    ("awards.csv", "一等奖,12,", "一等奖,nan,", "awards.csv，第 2 行，列 count，值 'nan'"),
+    ("facts.yaml", "land_area_m2: {value: 154800,", "land_area_m2: {value: .nan,", "值 nan"),
+    ("facts.yaml", "students_male: {value: 1679,", "students_male: {value: 1,67,", "'1,67'"),
+]
+
+
+def test_bad_value_leaves_reports_and_processed_untouched(
+    raw_copy, fake_nbs, fake_inputs, tmp_path
+):
+    out, processed = tmp_path / "reports", tmp_path / "processed"  # raw_copy is tmp_path/raw
+    assert run(raw_copy, fake_nbs, out).ok
+    before = (tree_bytes(out), tree_bytes(processed))
+    assert before[0] and "huichang/2024/awards.parquet" in before[1]
+    for name, old, new, shown in BROKEN:
+        path = raw_copy / "huichang" / "2024" / name
+        good = path.read_text(encoding="utf-8")
+        path.write_text(good.replace(old, new, 1), encoding="utf-8")
+        result = cli_build(raw_copy, fake_nbs, out, "--force")
+        output = re.sub(r"\s+", "", result.output)
+        assert result.exit_code == 2 and "Traceback" not in result.output, name
+        assert "数据校验未通过" in output and re.sub(r"\s+", "", shown) in output
+        assert (tree_bytes(out), tree_bytes(processed)) == before, new
+        path.write_text(good, encoding="utf-8")
+
+
 def test_kernel_that_dies_at_startup_is_retried_once(raw_copy, tmp_path, fake_inputs, monkeypatch):
     """Two kernels can be handed the same free port; the loser dies at start-up. Simulated
     with a kernelspec whose first launch exits at once."""

@@ -272,6 +272,16 @@ class _Plan:
     parameters: dict[str, Any]  # what papermill injects into every chapter notebook
     validation: dict[str, Any] | None = None  # the record used (cached or fresh)
     validated: bool = False
+    # written only once the data passed validation: invalid data changes nothing in reports/
+    inputs_state: dict[str, Any] | None = None
+    undone_failures: list[Path] = field(default_factory=list)
+
+    def commit(self) -> None:
+        """Write the chapter-inputs cache and drop failure notebooks that were undone."""
+        if self.inputs_state is not None:
+            mf.write_json(self.cache / "inputs.json", self.inputs_state)
+        for path in self.undone_failures:
+            path.unlink(missing_ok=True)
 
     @property
     def cache(self) -> Path:
@@ -362,6 +372,7 @@ def _plan(
     known_inputs: dict[str, list[str]] = state.get("inputs", {}) if fresh_state else {}
     params = {"school_id": school_id, "year": year, "data_dir": str(data_dir), "figures": figures}
     chapters = []
+    undone: list[Path] = []
     for nb in notebooks:
         stem = nb.stem
         if stem not in known_inputs:
@@ -397,14 +408,12 @@ def _plan(
         else:
             stale, reason = False, "up to date"
             # a failure since then was undone (same key as the last good build)
-            (folder / "notebooks" / f"{stem}{FAILED_SUFFIX}").unlink(missing_ok=True)
-            (cache / f"{stem}{FAILURE_RECORD}").unlink(missing_ok=True)
+            undone.append(folder / "notebooks" / f"{stem}{FAILED_SUFFIX}")
+            undone.append(cache / f"{stem}{FAILURE_RECORD}")
         chapters.append(
             _Chapter(stem, nb, _kernel_name(nb), components, key, inputs, record, stale, reason)
         )
     new_state = {"raw": raw_digest, "code": env["code"], "inputs": known_inputs}
-    if state != new_state:
-        mf.write_json(cache / "inputs.json", new_state)
     validation_key = mf.sha256_json(
         {"raw": raw_digest, "code": env["code"], "packages": env["packages"], **params}
     )
@@ -418,6 +427,8 @@ def _plan(
         all_chapters,
         validation_key,
         params,
+        inputs_state=new_state if state != new_state else None,
+        undone_failures=undone,
     )
 
 
@@ -737,6 +748,8 @@ def build(
             for plan in plans:
                 plan.validation = _validate(plan, data, emit)  # cached when unchanged
             _audit_gate(plans, allow_audit_errors)
+            for plan in plans:
+                plan.commit()
             results: dict[str, dict[str, Any]] = {}
             if pool is not None:
                 emit("phase", {"text": "执行章节"})

@@ -7,7 +7,7 @@ audit warning).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from . import expr
@@ -37,14 +37,20 @@ class PartsResult:
         return f"{lhs} = {self.total:g} {op} {whole_label} {self.whole:g}"
 
 
-def failed_parts(get: Lookup, tolerance: float = 1e-6) -> list[PartsResult]:
+def failed_parts(
+    get: Lookup, tolerance: float = 1e-6, skip: Collection[str] = ()
+) -> list[PartsResult]:
     """Every part–whole rule that fails for the values ``get`` returns.
 
     ``equal`` is checked when the whole and all parts are present; ``at_most`` when the whole
     and at least one part are present (parts alone already exceeding the whole is an error).
+    A rule with an operand in ``skip`` (a value that failed validation) is not checked: its
+    result would be about the remaining values, not the data.
     """
     out = []
     for check in load_dictionary().checks:
+        if skip and not set(skip).isdisjoint((*expr.names(check.whole), *check.parts)):
+            continue
         whole = expr.evaluate(check.whole, get)
         if whole is None:
             continue
