@@ -243,3 +243,348 @@ def test_warnings_do_not_stop_processing(raw_copy, year2024, tmp_path):
     path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
     out = process("huichang", 2024, data_dir=raw_copy, out_dir=tmp_path)
     assert (out / "awards.parquet").exists()
+
+
+# --------------------------------------------------------------------------- issue 10: ingest
+# Finding 5: non-finite input is a validation error (file, row, field, value), never a crash.
+
+
+def errors_of(err: DataValidationError):
+    return [p for p in err.problems if p.severity == "error"]
+
+
+def line_of(path: Path, start: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, ln in enumerate(lines, 1) if ln.startswith(start))
+
+
+@pytest.mark.parametrize(
+    "cell, rule",
+    [
+        ("nan", "non_finite"),
+        ("NaN", "non_finite"),
+        ("inf", "non_finite"),
+        ("-inf", "non_finite"),
+        (".nan", "non_finite"),
+        (".inf", "non_finite"),
+        ('""', "empty_value"),
+        ("", "empty_value"),
+    ],
+)
+def test_non_finite_csv_count_is_one_error(raw_copy, year2024, cell, rule):
+    edit(year2024 / "awards.csv", "一等奖,12,", f"一等奖,{cell},")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.row, p.column) == (rule, 2, "count")
+    assert p.file.endswith("huichang/2024/awards.csv")
+    if rule == "non_finite":
+        assert p.value == cell and "nan 或 inf" in p.message and f"值 {cell!r}" in str(p)
+    else:
+        assert p.value is None and "数值为空" in p.message and "不记 0" in p.hint
+
+
+@pytest.mark.parametrize(
+    "raw, rule, shown",
+    [
+        (".nan", "non_finite", "nan"),
+        (".NaN", "non_finite", "nan"),
+        (".inf", "non_finite", "inf"),
+        ("-.inf", "non_finite", "-inf"),
+        ("nan", "non_finite", "'nan'"),
+        ("NaN", "non_finite", "'NaN'"),
+        ("inf", "non_finite", "'inf'"),
+        ('""', "empty_value", "''"),
+        ("null", "empty_value", None),
+    ],
+)
+def test_non_finite_fact_is_one_error(raw_copy, year2024, raw, rule, shown):
+    facts = year2024 / "facts.yaml"
+    edit(facts, "graduates: {value: 1340,", f"graduates: {{value: {raw},")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.column, p.row) == (rule, "graduates", line_of(facts, "graduates:"))
+    assert p.file.endswith("huichang/2024/facts.yaml")
+    assert ("nan 或 inf" if rule == "non_finite" else "数值为空") in p.message
+    if shown is not None:
+        assert f"值 {shown}" in str(p)
+
+
+def test_nan_land_area_is_rejected_before_the_audit(raw_copy, year2024, monkeypatch):
+    import helpers.audit
+
+    monkeypatch.setattr(helpers.audit, "audit", lambda sy: pytest.fail("audit saw the data"))
+    facts = year2024 / "facts.yaml"
+    edit(facts, "land_area_m2: {value: 154800,", "land_area_m2: {value: .nan,")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.column, p.row) == ("non_finite", "land_area_m2", line_of(facts, "land_area"))
+
+
+def test_decimals_for_a_non_finite_value_does_not_crash():
+    from helpers.fmt import decimals_for
+
+    assert [decimals_for(v) for v in (float("nan"), float("inf"), 25901641.9)] == [0, 0, 1]
+
+
+# Finding 6: an empty table is "none reported", the same as an absent one, never 0.
+
+AWARDS_HEADER = "competition,level,prize,count,source,note\n"
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r'(title|data-derivation|src|alt)="[^"]*"', "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def awards_values(sy) -> dict[str, float | None]:
+    from helpers.indicators import get
+
+    ids = ("awards_national", "awards_provincial", "awards_city", "awards_total")
+    return {i: get(sy, i).value for i in ids}
+
+
+def test_header_only_awards_is_none_reported_not_zero(raw_copy, year2024):
+    from helpers.report import open_report
+
+    (year2024 / "awards.csv").write_text(AWARDS_HEADER, encoding="utf-8")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    (w,) = sy.warnings
+    assert (w.rule, w.severity) == ("empty_table", "warning")
+    assert w.file.endswith("huichang/2024/awards.csv") and "只有表头" in w.message
+    assert "不记为 0" in w.message
+    assert sy.table("awards") is None
+    assert set(awards_values(sy).values()) == {None}
+    rep = open_report("huichang", 2024, raw_copy)
+    text = visible_text("".join(rep.section(n).html for n in ("1.2.5", "appendix", "derivations")))
+    assert not re.search(r"获奖[^。；]{0,20}\b0 项", text)
+    assert "技能大赛获奖总数：未填报" in text  # was "技能大赛获奖总数 0 项"
+    # 附表1: 2023 | 2024 columns; the 2024 city-level awards are not reported
+    assert re.search(r"市级技能大赛获奖数 项 未填报 (\S+)", text).group(1) == "未填报"
+    assert "2024 年度未填报技能大赛获奖数据" in text
+
+
+def test_header_only_equals_absent_and_differs_from_zeros(raw_copy, year2024):
+    awards = year2024 / "awards.csv"
+    awards.write_text(AWARDS_HEADER, encoding="utf-8")
+    header_only = awards_values(load_school_year("huichang", 2024, data_dir=raw_copy))
+    awards.unlink()
+    absent = awards_values(load_school_year("huichang", 2024, data_dir=raw_copy))
+    assert header_only == absent == dict.fromkeys(absent)
+    awards.write_text(AWARDS_HEADER + "赣州市中等职业学校技能大赛,市级,一等奖,0,1.2.5,\n", "utf-8")
+    zeros = awards_values(load_school_year("huichang", 2024, data_dir=raw_copy))
+    assert zeros == {
+        "awards_national": None,
+        "awards_provincial": None,
+        "awards_city": 0.0,
+        "awards_total": 0.0,
+    }
+
+
+def test_deleted_awards_report_says_the_year_has_no_awards_data(raw_copy, year2024):
+    from helpers.report import open_report
+
+    (year2024 / "awards.csv").unlink()
+    html = open_report("huichang", 2024, raw_copy).section("1.2.5").html
+    text = visible_text(html)
+    summary = re.search(r"学生参加技能大赛获奖情况：.*?未填报技能大赛获奖数据。", text).group(0)
+    assert "2023 年，" in summary and "2024 年，" not in summary
+    assert summary.endswith("2024 年度未填报技能大赛获奖数据。")
+    # the chart shows 2023 only, and its note says why 2024 is not there
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", html, re.S).group(1)
+    assert "2023 年技能大赛获奖情况" in caption
+    note = visible_text(html.split("</figcaption>", 1)[1])
+    assert "2024 年度未填报技能大赛获奖数据" in note
+
+
+def test_year_with_awards_has_no_missing_note(raw_copy):
+    from helpers.report import open_report
+
+    text = visible_text(open_report("huichang", 2024, raw_copy).section("1.2.5").html)
+    assert "未填报技能大赛获奖数据" not in text
+    assert "2024 年，赣州市中等职业学校技能大赛（市级）获奖 40 项" in text
+
+
+# Finding 7: Excel habits are normalised with a note, or rejected naming the habit.
+
+
+def notes(sy, rule: str = "number_format"):
+    return [w for w in sy.warnings if w.rule == rule]
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        "students_male: {value: 1,679,",
+        'students_male: {value: "1,679",',
+        "students_male: {value: '1,679',",
+        "students_male: {value: 1，679,",
+    ],
+)
+def test_thousands_separator_in_yaml_is_read_with_a_note(raw_copy, year2024, new):
+    facts = year2024 / "facts.yaml"
+    edit(facts, "students_male: {value: 1679,", new)
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.value("students_male") == 1679
+    (n,) = notes(sy)
+    assert (n.column, n.row, n.severity) == (
+        "students_male",
+        line_of(facts, "students_male"),
+        "warning",
+    )
+    assert "千位分隔符" in n.message and "读作 1679" in n.message and n.hint == "请写作 1679"
+    assert not [w for w in sy.warnings if w is not n]
+
+
+def test_thousands_separator_in_block_yaml_is_read_with_a_note(raw_copy, year2024):
+    facts = year2024 / "facts.yaml"
+    edit(
+        facts,
+        'students_male: {value: 1679, source: "1.1.2", period: 2023-2024学年}',
+        'students_male:\n  value: 1,679\n  source: "1.1.2"\n  period: 2023-2024学年',
+    )
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    (n,) = notes(sy)
+    assert sy.value("students_male") == 1679 and "千位分隔符" in n.message
+    assert n.row == line_of(facts, "  value: 1,679")
+
+
+@pytest.mark.parametrize("typed", ["1,67", "1, 679", "16,79"])
+def test_comma_that_is_not_a_thousands_separator_is_one_error(raw_copy, year2024, typed):
+    edit(
+        year2024 / "facts.yaml", "students_male: {value: 1679,", f"students_male: {{value: {typed},"
+    )
+    (p,) = errors_of(load_errors(raw_copy))  # no unknown key, no part-whole error
+    assert (p.rule, p.column, p.value) == ("thousands_separator", "students_male", typed)
+    assert "千位分隔符" in p.message and "1679" in p.hint
+
+
+def test_full_width_digits_in_a_csv_count_are_read_with_a_note(raw_copy, year2024):
+    edit(year2024 / "awards.csv", "一等奖,12,", "一等奖,１２,")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.table("awards").loc[2, "count"] == 12
+    (n,) = notes(sy)
+    assert (n.file.endswith("awards.csv"), n.row, n.column, n.value) == (True, 2, "count", "１２")
+    assert "全角数字" in n.message and "读作 12" in n.message
+
+
+def test_full_width_decimal_and_minus_in_yaml(raw_copy, year2024):
+    edit(year2024 / "facts.yaml", "{value: 93.73,", "{value: ９３．７３,")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.value("satisfaction_overall_pct") == 93.73 and "全角" in notes(sy)[0].message
+    edit(year2024 / "facts.yaml", "cloud_pcs: {value: 275,", "cloud_pcs: {value: －275,")
+    p = only(load_errors(raw_copy), "not_negative")
+    assert p.column == "cloud_pcs"
+
+
+def test_percent_sign_in_a_percent_field(raw_copy, year2024):
+    edit(year2024 / "published.csv", "dual_qualified_share,51.72,", "dual_qualified_share,51.72%,")
+    edit(year2024 / "facts.yaml", "{value: 93.73,", "{value: 93.73%,")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    row = sy.published.loc[3]
+    assert (row["indicator"], row["value"], row["decimals"]) == ("dual_qualified_share", 51.72, 2)
+    assert sy.value("satisfaction_overall_pct") == 93.73
+    yaml_note, csv_note = sorted(notes(sy), key=lambda n: n.file)  # facts.yaml, published.csv
+    assert (csv_note.row, csv_note.column, csv_note.value) == (3, "value", "51.72%")
+    assert (yaml_note.column, yaml_note.value) == ("satisfaction_overall_pct", "93.73%")
+    assert all("百分号" in n.message for n in (csv_note, yaml_note))
+
+
+def test_percent_sign_outside_a_percent_field_is_rejected(raw_copy, year2024):
+    edit(
+        year2024 / "published.csv", "student_teacher_ratio,15.44,", "student_teacher_ratio,15.44%,"
+    )
+    edit(year2024 / "facts.yaml", "cloud_pcs: {value: 275,", "cloud_pcs: {value: 275%,")
+    found = {(p.file.rsplit("/", 1)[1], p.column): p for p in errors_of(load_errors(raw_copy))}
+    assert set(found) == {("published.csv", "value"), ("facts.yaml", "cloud_pcs")}
+    assert {p.rule for p in found.values()} == {"percent_sign"}
+    assert found["published.csv", "value"].row == 2
+    assert all("% 号" in p.message for p in found.values())
+
+
+def test_surrounding_spaces_are_trimmed_with_an_info_note(raw_copy, year2024):
+    edit(year2024 / "awards.csv", "一等奖,12,", "一等奖, 12 ,")
+    edit(year2024 / "facts.yaml", "cloud_pcs: {value: 275,", 'cloud_pcs: {value: " 275 ",')
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.table("awards").loc[2, "count"] == 12 and sy.value("cloud_pcs") == 275
+    by_file = {w.file.rsplit("/", 1)[1]: w for w in sy.warnings}
+    assert set(by_file) == {"awards.csv", "facts.yaml"}
+    assert {w.severity for w in by_file.values()} == {"info"}
+    assert (by_file["awards.csv"].row, by_file["awards.csv"].column) == (2, "count")
+    assert "空格" in by_file["awards.csv"].message and "首尾空格" in by_file["facts.yaml"].message
+
+
+@pytest.mark.parametrize(
+    "cell, rule, habit",
+    [("1.2E+01", "scientific_notation", "科学计数法"), ("#DIV/0!", "excel_error", "Excel")],
+)
+def test_excel_display_values_are_rejected_naming_the_habit(raw_copy, year2024, cell, rule, habit):
+    edit(year2024 / "awards.csv", "一等奖,12,", f"一等奖,{cell},")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.row, p.column, p.value) == (rule, 2, "count", cell)
+    assert habit in p.message
+
+
+def test_all_empty_rows_are_ignored_and_lines_stay_right(raw_copy, year2024):
+    path = year2024 / "awards.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\n".join([*lines[:2], ",,,,,", *lines[2:], ",,,,,", " , ,,,,"]) + "\n", "utf-8"
+    )
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.warnings == [] and list(sy.table("awards").index) == [2, 4, 5]
+    assert sy.table("awards")["count"].sum() == 40
+    edit(path, "三等奖,21,", "三等奖,二十一,")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.row, p.value) == ("not_a_number", 5, "二十一")
+
+
+def test_trailing_empty_columns_are_ignored(raw_copy, year2024):
+    path = year2024 / "awards.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(ln + ",," for ln in lines) + "\n", encoding="utf-8")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.warnings == []
+    assert list(sy.table("awards").columns) == lines[0].split(",")
+    assert sy.table("awards")["count"].sum() == 40
+
+
+def test_data_in_a_column_without_header_is_reported(raw_copy, year2024):
+    path = year2024 / "awards.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",", lines[1] + ",", lines[2] + ",多余", *(ln + "," for ln in lines[3:])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.row, p.column, p.value) == ("unnamed_column", 3, "第 7 列", "多余")
+    assert "Unnamed" not in str(p)
+
+
+def test_rows_wider_than_the_header(raw_copy, year2024):
+    path = year2024 / "awards.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # trailing commas on data rows only: read as they are, not shifted one column
+    path.write_text("\n".join([lines[0], *(ln + "," for ln in lines[1:])]) + "\n", "utf-8")
+    sy = load_school_year("huichang", 2024, data_dir=raw_copy)
+    assert sy.table("awards").loc[2, "competition"] == "赣州市中等职业学校技能大赛"
+    assert sy.warnings == []
+    edit(path, "一等奖,12,1.2.5,,", "一等奖,12,1.2.5,,x")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.row, p.value) == ("csv_format", 2, "x") and "多于表头" in p.message
+
+
+def test_one_bad_student_count_gives_one_error(raw_copy, year2024):
+    facts = year2024 / "facts.yaml"
+    edit(facts, "  - value: 3088\n", "  - value: 3O88\n")
+    (p,) = errors_of(load_errors(raw_copy))  # not also two sums against the other count 3527
+    assert (p.rule, p.column, p.value) == ("not_a_number", "students_full_time", "3O88")
+    assert p.row == line_of(facts, "  - value: 3O88")
+
+
+def test_bad_part_gives_one_error(raw_copy, year2024):
+    edit(year2024 / "facts.yaml", "students_male: {value: 1679,", "students_male: {value: 1,679.5,")
+    (p,) = errors_of(load_errors(raw_copy))
+    assert (p.rule, p.column, p.value) == ("not_an_integer", "students_male", "1,679.5")
+
+
+def test_good_values_still_get_their_part_whole_check(raw_copy, year2024):
+    # the skip is per rule: a bad value elsewhere does not silence an unrelated sum
+    edit(year2024 / "facts.yaml", "students_male: {value: 1679,", "students_male: {value: 1779,")
+    edit(year2024 / "facts.yaml", "graduates: {value: 1340,", "graduates: {value: .nan,")
+    rules = sorted(p.rule for p in errors_of(load_errors(raw_copy)))
+    assert rules == ["non_finite", "parts_equal"]

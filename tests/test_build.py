@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 import helpers.build as build_mod
 from helpers.build import BuildError, build
 from helpers.cli import app
+from helpers.render import unmark_stale
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -291,7 +292,10 @@ def test_failing_chapter_keeps_previous_html(raw_copy, fake_nbs, fake_inputs, tm
     assert "ValueError: 故意的错误" in text
     failed = folder / "notebooks" / "03_gamma.failed.ipynb"
     assert failed.is_file() and str(failed) in text.replace("\n", "")
-    assert (folder / "03_gamma.html").read_bytes() == good
+    # the previous page is kept, now with a notice that it is an earlier version (issue 10)
+    kept = (folder / "03_gamma.html").read_text(encoding="utf-8")
+    assert kept != good.decode("utf-8") and "本章沿用" in kept
+    assert unmark_stale(kept).encode("utf-8") == good
     assert (folder / "notebooks" / "03_gamma.ipynb").read_bytes() == good_nb
     # the other chapter still ran, and the report was rewritten with the old gamma page
     assert "甲章新增" in (folder / "report.html").read_text(encoding="utf-8")
@@ -307,6 +311,121 @@ def test_failing_chapter_keeps_previous_html(raw_copy, fake_nbs, fake_inputs, tm
     assert (folder / "03_gamma.html").read_bytes() != good
 
 
+STALE = "本章沿用"  # the notice on a chapter kept from an earlier build
+
+
+def notices(page: str) -> list[str]:
+    return re.findall(r'<div class="nb-stale"[^>]*>(.*?)</div>', page, re.S)
+
+
+def report_sections(report: str) -> dict[str, str]:
+    """report.html's chapter sections by notebook stem."""
+    parts = re.split(r'(?=<section class="nb-chapter-page" id="ch-)', report)
+    return {
+        re.match(r'<section class="nb-chapter-page" id="ch-([^"]+)"', p).group(1): p
+        for p in parts
+        if p.startswith("<section")
+    }
+
+
+def index_entries(index: str) -> dict[str, str]:
+    """index.html's list of chapters (the body, not the sidebar) by notebook stem."""
+    body = index.split('<ol class="nb-index">', 1)[1].split("</ol>", 1)[0]
+    return dict(re.findall(r'<li class="nb-toc-1"><a href="([^"]+)\.html">(.*?)</li>', body, re.S))
+
+
+def test_beijing_time_of_a_kept_version():
+    from helpers.render import beijing_time, stale_text
+
+    assert beijing_time("2026-12-01T02:32:59+00:00") == "2026年12月1日 10:32（北京时间）"
+    assert beijing_time("2026-11-30T21:05:00-05:00") == "2026年12月1日 10:05（北京时间）"
+    assert stale_text("2026-12-01T10:32:00+08:00").startswith(
+        "本章沿用 2026年12月1日 10:32（北京时间）生成的版本，最新构建失败"
+    )
+
+
+def test_stale_chapter_is_marked_everywhere_and_strict_refuses(
+    raw_copy, fake_nbs, fake_inputs, tmp_path
+):
+    from datetime import datetime, timedelta, timezone
+
+    out = tmp_path / "reports"
+    assert run(raw_copy, fake_nbs, out).ok
+    folder = out / "huichang" / "2024"
+    for page in folder.glob("*.html"):
+        assert not notices(page.read_text(encoding="utf-8")), page
+    good = {name: (folder / name).read_bytes() for name in ("report.html", "index.html")}
+    built = json.loads((folder / ".build/02_beta.json").read_text(encoding="utf-8"))["executed_at"]
+    d = datetime.fromisoformat(built).astimezone(timezone(timedelta(hours=8)))
+    when = f"{d.year}年{d.month}月{d.day}日 {d.hour:02d}:{d.minute:02d}（北京时间）"
+    original = (fake_nbs / "02_beta.ipynb").read_bytes()
+    add_cell(fake_nbs / "02_beta.ipynb", nbformat.v4.new_code_cell('raise RuntimeError("坏了")'))
+    add_cell(fake_nbs / "01_alpha.ipynb", nbformat.v4.new_markdown_cell("甲章新增"))
+
+    # --strict: the report is not written at all; the previous one stays byte for byte
+    result = cli_build(raw_copy, fake_nbs, out, "--jobs", "2", "--strict")
+    text = result.output.replace("\n", "")
+    assert result.exit_code == 1, result.output
+    assert "严格模式：未写出 report.html 和 index.html" in text and "02_beta" in text
+    assert "Traceback" not in text
+    assert {name: (folder / name).read_bytes() for name in good} == good
+    assert "甲章新增" in (folder / "01_alpha.html").read_text(encoding="utf-8")  # it did run
+    assert not notices((folder / "02_beta.html").read_text(encoding="utf-8"))
+
+    # without --strict: the kept chapter is marked on every page that shows it, only it
+    result = cli_build(raw_copy, fake_nbs, out, "--jobs", "2")
+    text = result.output.replace("\n", "")
+    assert result.exit_code == 1, result.output
+    assert f"沿用旧版本 huichang 2024 02_beta（第二章 乙）：本章沿用 {when}生成的版本" in text
+    assert "沿用旧版本 huichang 2024 01_alpha" not in text
+    banner = f"本章沿用 {when}生成的版本，最新构建失败"
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "甲章新增" in report
+    sections = report_sections(report)
+    assert list(sections) == ["01_alpha", "02_beta", "03_gamma"]
+    assert [s for s, html in sections.items() if STALE in html] == ["02_beta"]
+    (in_chapter,) = notices(sections["02_beta"])
+    assert in_chapter.startswith(banner)
+    assert "乙章 stdout" in sections["02_beta"]  # the kept (earlier) version is shown
+    top = notices(report.split('<section class="nb-chapter-page"', 1)[0])
+    assert len(top) == 1 and "本报告有 1 章沿用" in top[0] and "第二章 乙" in top[0]
+    assert "第一章" not in top[0] and "第三章" not in top[0]
+    for shown in [in_chapter, top[0]]:  # words for a reader: no paths, no code words
+        assert not re.search(r"[A-Za-z_/\\]", shown), shown
+    assert [
+        n.startswith(banner) for n in notices((folder / "02_beta.html").read_text("utf-8"))
+    ] == [True]
+    for stem in ("01_alpha", "03_gamma"):
+        assert not notices((folder / f"{stem}.html").read_text(encoding="utf-8")), stem
+    entries = index_entries((folder / "index.html").read_text(encoding="utf-8"))
+    assert [s for s, html in entries.items() if STALE in html] == ["02_beta"]
+    assert banner in entries["02_beta"]
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [c["chapter"] for c in manifest["chapters"] if c["stale"]] == ["02_beta"]
+
+    # building other chapters only: 02_beta is still the failed one, still marked
+    add_cell(fake_nbs / "03_gamma.ipynb", nbformat.v4.new_markdown_cell("丙章新增"))
+    r = run(raw_copy, fake_nbs, out, chapters=["03"])
+    assert executed(r) == ["03_gamma"] and [c.chapter for c in r.school_years[0].stale] == [
+        "02_beta"
+    ]
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "丙章新增" in report and [
+        s for s, h in report_sections(report).items() if STALE in h
+    ] == ["02_beta"]
+
+    # fixed: rebuilt, and no page says "kept" any more
+    (fake_nbs / "02_beta.ipynb").write_bytes(original)
+    add_cell(fake_nbs / "02_beta.ipynb", nbformat.v4.new_markdown_cell("乙章修好了"))
+    r = run(raw_copy, fake_nbs, out)
+    assert r.ok and executed(r) == ["02_beta"] and not r.school_years[0].stale
+    for page in folder.glob("*.html"):
+        assert not notices(page.read_text(encoding="utf-8")), page
+    assert "乙章修好了" in (folder / "report.html").read_text(encoding="utf-8")
+    result = cli_build(raw_copy, fake_nbs, out, "--strict")
+    assert result.exit_code == 0 and "沿用旧版本" not in result.output, result.output
+
+
 def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, tmp_path):
     """Undoing a breaking change brings back the last good key: nothing to run."""
     out = tmp_path / "reports"
@@ -315,10 +434,16 @@ def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, t
     add_cell(fake_nbs / "02_beta.ipynb", nbformat.v4.new_code_cell("1 / 0"))
     r = run(raw_copy, fake_nbs, out)
     assert [c.chapter for c in r.failed] == ["02_beta"] and "ZeroDivisionError" in r.failed[0].error
+    folder = out / "huichang/2024"
+    assert STALE in (folder / "report.html").read_text(encoding="utf-8")
     (fake_nbs / "02_beta.ipynb").write_bytes(original)
     r = run(raw_copy, fake_nbs, out)
     assert r.up_to_date and r.ok
-    assert not (out / "huichang/2024/notebooks/02_beta.failed.ipynb").exists()
+    assert not (folder / "notebooks/02_beta.failed.ipynb").exists()
+    # the page shown is the last good one of these very inputs again: no longer marked
+    assert not r.school_years[0].stale and r.school_years[0].regenerated
+    for page in ("report.html", "index.html", "02_beta.html"):
+        assert STALE not in (folder / page).read_text(encoding="utf-8"), page
 
 
 def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
@@ -331,6 +456,12 @@ def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
     assert "cell 2" in r.failed[0].error and "SystemExit" in r.failed[0].error
     assert r.failed[0].failed_notebook.is_file()
     assert not (tmp_path / "out/huichang/2024/01_alpha.html").exists()
+    # no earlier version to keep: the report says the chapter is missing, and why
+    report = (tmp_path / "out/huichang/2024/report.html").read_text(encoding="utf-8")
+    assert "本报告缺少 1 章（构建失败，尚无可用的版本）：01_alpha" in report
+    index = (tmp_path / "out/huichang/2024/index.html").read_text(encoding="utf-8")
+    assert "01_alpha（最新构建失败，尚未生成）" in index
+    assert [(c.chapter, c.kept) for c in r.school_years[0].stale] == [("01_alpha", False)]
 
 
 def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatch):
@@ -361,6 +492,38 @@ def test_invalid_data_exits_2_without_traceback(raw_copy, fake_nbs, tmp_path):
     assert result.exit_code == 2
     assert "数据校验未通过" in result.output and "year_mismatch" in result.output
     assert "Traceback" not in result.output
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+BROKEN = [  # (file, original text, broken text, how the message shows the value)
+    ("awards.csv", "一等奖,12,", "一等奖,nan,", "awards.csv，第 2 行，列 count，值 'nan'"),
+    ("facts.yaml", "land_area_m2: {value: 154800,", "land_area_m2: {value: .nan,", "值 nan"),
+    ("facts.yaml", "students_male: {value: 1679,", "students_male: {value: 1,67,", "'1,67'"),
+]
+
+
+def test_bad_value_leaves_reports_and_processed_untouched(
+    raw_copy, fake_nbs, fake_inputs, tmp_path
+):
+    out, processed = tmp_path / "reports", tmp_path / "processed"  # raw_copy is tmp_path/raw
+    assert run(raw_copy, fake_nbs, out).ok
+    before = (tree_bytes(out), tree_bytes(processed))
+    assert before[0] and "huichang/2024/awards.parquet" in before[1]
+    for name, old, new, shown in BROKEN:
+        path = raw_copy / "huichang" / "2024" / name
+        good = path.read_text(encoding="utf-8")
+        path.write_text(good.replace(old, new, 1), encoding="utf-8")
+        result = cli_build(raw_copy, fake_nbs, out, "--force")
+        output = re.sub(r"\s+", "", result.output)
+        assert result.exit_code == 2 and "Traceback" not in result.output, name
+        assert "数据校验未通过" in output and re.sub(r"\s+", "", shown) in output
+        assert (tree_bytes(out), tree_bytes(processed)) == before, new
+        path.write_text(good, encoding="utf-8")
 
 
 def test_kernel_that_dies_at_startup_is_retried_once(raw_copy, tmp_path, fake_inputs, monkeypatch):

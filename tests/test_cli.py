@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,149 @@ def test_help_lists_commands():
     assert result.exit_code == 0
     for name in ("build", "validate", "audit", "list", "process", "dictionary", "clean"):
         assert name in result.output
+
+
+# --------------------------------------------------------------------------- issue 10: validate
+
+
+@pytest.fixture
+def wide(monkeypatch):
+    """Wide consoles, so a message is one line of output (no wrapping inside it)."""
+    import helpers.cli as cli
+
+    for c in (cli.console, cli.err_console):
+        monkeypatch.setattr(c, "width", 400)
+
+
+def mutate(raw: Path, name: str, old: str, new: str) -> None:
+    path = raw / "huichang" / "2024" / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def validate_2024(raw: Path):
+    return invoke("validate", "--data-dir", str(raw), "--school", "huichang", "--year", "2024")
+
+
+@pytest.mark.parametrize(
+    "name, old, new, expected",
+    [
+        (
+            "awards.csv",
+            "一等奖,12,",
+            "一等奖,nan,",
+            "awards.csv，第 2 行，列 count，值 'nan'：数值不能是 nan 或 inf",
+        ),
+        (
+            "awards.csv",
+            "一等奖,12,",
+            "一等奖,inf,",
+            "awards.csv，第 2 行，列 count，值 'inf'：数值不能是 nan 或 inf",
+        ),
+        ("awards.csv", "一等奖,12,", '一等奖,"",', "awards.csv，第 2 行，列 count：数值为空"),
+        (
+            "facts.yaml",
+            "graduates: {value: 1340,",
+            "graduates: {value: .nan,",
+            "facts.yaml，第 65 行，列 graduates，值 nan：数值不能是 nan 或 inf",
+        ),
+        (
+            "facts.yaml",
+            "graduates: {value: 1340,",
+            "graduates: {value: .inf,",
+            "facts.yaml，第 65 行，列 graduates，值 inf：数值不能是 nan 或 inf",
+        ),
+        (
+            "facts.yaml",
+            "graduates: {value: 1340,",
+            'graduates: {value: "",',
+            "facts.yaml，第 65 行，列 graduates，值 ''：数值为空",
+        ),
+        (
+            "facts.yaml",
+            "land_area_m2: {value: 154800,",
+            "land_area_m2: {value: .nan,",
+            "facts.yaml，第 22 行，列 land_area_m2，值 nan：数值不能是 nan 或 inf",
+        ),
+        (
+            "facts.yaml",
+            "students_male: {value: 1679,",
+            "students_male: {value: 1,67,",
+            "facts.yaml，第 15 行，列 students_male，值 '1,67'：数值中的逗号不是规范的千位分隔符",
+        ),
+        (
+            "facts.yaml",
+            "  - value: 3088\n",
+            "  - value: 3O88\n",
+            "facts.yaml，第 11 行，列 students_full_time，值 '3O88'：此项应为数字（计数），却填写了文字",
+        ),
+        (
+            "published.csv",
+            "student_teacher_ratio,15.44,",
+            "student_teacher_ratio,15.44%,",
+            "published.csv，第 2 行，列 value，值 '15.44%'：此列不是百分比，数值不能带 % 号",
+        ),
+    ],
+)
+def test_validate_bad_value_exits_2_with_one_message(raw_copy, wide, name, old, new, expected):
+    mutate(raw_copy, name, old, new)
+    lines = (raw_copy / "huichang" / "2024" / name).read_text(encoding="utf-8").splitlines()
+    row = int(re.search(r"第 (\d+) 行", expected)[1])
+    assert new.strip() in lines[row - 1]  # the message names the line that was changed
+    result = validate_2024(raw_copy)
+    assert result.exit_code == 2, result.output
+    assert "数据校验未通过：huichang 2024，共 1 个错误" in result.output
+    assert expected in result.output
+
+
+@pytest.mark.parametrize(
+    "name, old, new, expected",
+    [
+        (
+            "awards.csv",
+            None,
+            "competition,level,prize,count,source,note\n",
+            ["empty_table", "awards.csv", "只有表头"],
+        ),
+        (
+            "facts.yaml",
+            "students_male: {value: 1679,",
+            "students_male: {value: 1,679,",
+            ["number_format", "第 15 行，列 students_male，值 '1,679'", "千位分隔符", "读作 1679"],
+        ),
+        (
+            "awards.csv",
+            "一等奖,12,",
+            "一等奖,１２,",
+            ["number_format", "awards.csv，第 2 行，列 count，值 '１２'", "全角数字", "读作 12"],
+        ),
+        (
+            "published.csv",
+            "dual_qualified_share,51.72,",
+            "dual_qualified_share,51.72%,",
+            ["published.csv，第 3 行，列 value，值 '51.72%'", "百分号", "读作 51.72"],
+        ),
+    ],
+)
+def test_validate_lists_normalisations_and_warnings_and_exits_0(
+    raw_copy, wide, name, old, new, expected
+):
+    if old is None:
+        (raw_copy / "huichang" / "2024" / name).write_text(new, encoding="utf-8")
+    else:
+        mutate(raw_copy, name, old, new)
+    result = validate_2024(raw_copy)
+    assert result.exit_code == 0, result.output
+    for text in expected:
+        assert text in result.output
+
+
+def test_validate_ignores_excel_empty_rows_and_columns(raw_copy, wide):
+    path = raw_copy / "huichang" / "2024" / "awards.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(ln + "," for ln in [*lines, ",,,,,"]) + "\n", encoding="utf-8")
+    clean = validate_2024(raw_copy)
+    assert clean.exit_code == 0, clean.output
+    for word in ("awards.csv", "Unnamed", "重复", "nan"):
+        assert word not in clean.output

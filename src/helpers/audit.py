@@ -15,6 +15,11 @@ values and provenance, and a Chinese message. Rules:
 - ``out_of_bounds`` (error) / ``implausible`` (warning): a value outside its hard limits or its
   plausible range (specs/indicators.yaml).
 - ``yoy_jump``: a year-over-year change beyond the bounds in specs/audit.yaml.
+- ``parts_gap``: parts the source names as a breakdown of a whole (fields.yaml ``checks`` with
+  ``breakdown: true``) add up to less than it; says how much is left unexplained.
+- ``title_measure_missing`` / ``repeated_header``: a table of the source (source_tables.csv)
+  whose title lists a measure no column gives, or whose column headers repeat;
+  ``source_table_inconsistent`` (error) when its rows disagree on the title or section.
 
 Errors stop a build unless overridden; warnings and info go to the report's 数据核验 appendix.
 """
@@ -28,7 +33,8 @@ import pandas as pd
 import yaml
 
 from . import expr, fmt
-from .checks import failed_parts
+from . import source_tables as st
+from .checks import breakdown_gaps, failed_parts
 from .compare import change
 from .dictionary import SPECS, load_dictionary
 from .indicators import COMPUTED, NOT_APPLICABLE, evaluator, label, registry, rounding_tolerance
@@ -364,6 +370,102 @@ def yoy_rules(
     return out
 
 
+def gap_rules(sy: SchoolYear) -> list[Finding]:
+    """Breakdowns the source names that leave part of their whole unexplained."""
+    d = load_dictionary()
+    out = []
+    for g in breakdown_gaps(sy.value):
+        whole = g.check.whole
+        is_fact = whole in sy.facts
+        unit = d.unit(whole) if is_fact else d.unit(g.check.parts[0])
+        decimals = max(fmt.decimals_for(v) for v in (g.whole, *g.parts.values()))
+
+        def amount(v: float, unit: str = unit, decimals: int = decimals) -> str:
+            return fmt.with_unit(v, unit, decimals)
+
+        whole_label = d.label(whole) if is_fact else expr.render(whole, d.label)
+        where = f"（§{sy.facts[whole].chosen.source}）" if is_fact else ""
+        sources = "、".join(dict.fromkeys(f"§{sy.facts[n].chosen.source}" for n in g.parts))
+        listed = "、".join(f"{d.label(n)} {amount(v)}" for n, v in g.parts.items())
+        missing = f"；{'、'.join(d.label(n) for n in g.missing)}原文未给出" if g.missing else ""
+        share = f"（占{whole_label}的 {fmt.percent(g.gap / g.whole * 100)}）" if g.whole else ""
+        refs = [
+            FactRef(n, d.label(n), amount(v), sy.facts[n].chosen.where)
+            for n, v in (({whole: g.whole} if is_fact else {}) | g.parts).items()
+        ]
+        out.append(
+            Finding(
+                "warning",
+                "parts_gap",
+                f"{whole_label}为 {amount(g.whole)}{where}，原文（{sources}）列出的分项：{listed}，"
+                f"合计 {amount(g.total)}，比总数少 {amount(g.gap)}{share}{missing}；"
+                f"其余 {amount(g.gap)}原文未作说明，请向学校核实。",
+                sy.year,
+                tuple(refs),
+            )
+        )
+    return out
+
+
+def _header_ref(sy: SchoolYear, t: st.SourceTable, c: st.Column) -> FactRef:
+    return FactRef(
+        st.TABLE,
+        f"原文{t.name}第 {c.position} 列表头",
+        c.shown,
+        f"{sy.year} 年度 {st.TABLE}.csv 第 {c.line} 行（§{t.section} {t.name}）",
+    )
+
+
+def source_table_rules(sy: SchoolYear) -> list[Finding]:
+    """The source's own tables checked against themselves (titles, headers)."""
+    df = sy.table(st.TABLE)
+    out = []
+    for line, name, word, value, first in st.inconsistencies(df):
+        out.append(
+            Finding(
+                "error",
+                "source_table_inconsistent",
+                f"{st.TABLE}.csv 第 {line} 行：{name}的{word}为“{value}”，与该表第 {first} 行不一致；"
+                f"同一张表的各行应填写相同的表题和章节。",
+                sy.year,
+                (
+                    FactRef(
+                        st.TABLE,
+                        f"{name}{word}",
+                        value,
+                        f"{sy.year} 年度 {st.TABLE}.csv 第 {line} 行",
+                    ),
+                ),
+            )
+        )
+    for t in st.read(df):
+        headers = "、".join(f"“{c.shown}”" for c in t.columns)
+        for measure in st.missing_measures(t):
+            out.append(
+                Finding(
+                    "warning",
+                    "title_measure_missing",
+                    f"原文{t.name}（§{t.section}）的表题“{t.title}”列出了“{measure}”，"
+                    f"但表中没有这一列（表头：{headers}），该表未给出{measure}。",
+                    sy.year,
+                    tuple(_header_ref(sy, t, c) for c in t.columns),
+                )
+            )
+        for shown, cols in st.repeated_headers(t):
+            positions = "、".join(str(c.position) for c in cols)
+            out.append(
+                Finding(
+                    "warning",
+                    "repeated_header",
+                    f"原文{t.name}“{t.title}”（§{t.section}）第 {positions} 列的表头都印为“{shown}”"
+                    f"（共 {len(cols)} 列），无法从表头分辨各列所指的指标；报告按原文保留这些列，请向学校核实。",
+                    sy.year,
+                    tuple(_header_ref(sy, t, c) for c in cols),
+                )
+            )
+    return out
+
+
 def audit(
     sy: SchoolYear, yoy_points: float | None = None, yoy_percent: float | None = None
 ) -> list[Finding]:
@@ -375,6 +477,8 @@ def audit(
         *denominator_rules(sy),
         *range_rules(sy),
         *yoy_rules(sy, yoy_points, yoy_percent),
+        *gap_rules(sy),
+        *source_table_rules(sy),
     ]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(findings, key=lambda f: order[f.severity])

@@ -20,8 +20,13 @@ Layout under ``reports/<school>/<year>/``: ``index.html``, ``report.html``,
 (the incremental-build cache: one JSON file per chapter, plus validation and inputs).
 
 Every file is written under a temporary name and renamed into place. A failing chapter
-keeps its previous HTML. Ctrl-C / SIGTERM stops the workers and their kernels and leaves no
-partial file behind.
+keeps its previous HTML, marked as such: ``.build/<chapter>.failed.json`` records the failure
+until the chapter builds again (or its last good inputs are back), and while it is there the
+chapter's page, its section of ``report.html`` and its entry in ``index.html`` say which
+earlier version is shown (:func:`helpers.render.mark_stale`). With ``strict=True``
+(``nianbao build --strict``) such a school-year's ``index.html``, ``report.html`` and
+``manifest.json`` are not written at all. Ctrl-C / SIGTERM stops the workers and their
+kernels and leaves no partial file behind.
 
 Nothing heavy (pandas, papermill, nbconvert) is imported in the main process unless the
 data has to be validated, so a rebuild with nothing changed takes a fraction of a second.
@@ -52,6 +57,7 @@ LOCK_FILE = ".nianbao.lock"
 START_TIMEOUT = 60  # seconds for a kernel to answer
 CELL_TIMEOUT = 1800  # seconds for one cell
 FAILED_SUFFIX = ".failed.ipynb"
+FAILURE_RECORD = ".failed.json"  # .build/<chapter>.failed.json: the chapter's latest build failed
 # Modules a warm kernel imports before its first notebook (helpers is imported only to pull in
 # its third-party dependencies, then dropped: every notebook imports a fresh copy).
 WARM_MODULES = (
@@ -95,6 +101,25 @@ class ChapterResult:
         return f"{self.school_id} {self.year} {self.chapter}"
 
 
+@dataclass(frozen=True)
+class StaleChapter:
+    """A chapter whose latest build failed: the report shows an earlier version, if any."""
+
+    chapter: str
+    title: str
+    kept_since: str | None  # when the version shown was built (ISO); None if unknown
+    kept: bool  # an earlier version exists and is shown
+    error: str
+    failed_at: str
+
+    @property
+    def text(self) -> str:
+        """What the summary says about it (the same words as the pages)."""
+        from .render import stale_text
+
+        return stale_text(self.kept_since) if self.kept else "最新构建失败，报告中没有本章"
+
+
 @dataclass
 class SchoolYearResult:
     school_id: str
@@ -107,6 +132,8 @@ class SchoolYearResult:
     validated: bool  # the data was validated in this run (else the cached result was used)
     regenerated: bool  # index/report/manifest were rewritten in this run
     findings: list[dict[str, str]] = field(default_factory=list)  # severity, rule, message
+    stale: list[StaleChapter] = field(default_factory=list)  # chapters whose last build failed
+    withheld: str | None = None  # strict: why index/report/manifest were not written
 
 
 @dataclass
@@ -138,8 +165,13 @@ class BuildResult:
         return not self.executed and not self.failed
 
     @property
+    def withheld(self) -> list[SchoolYearResult]:
+        """School-years whose report was not written (strict mode, a chapter is stale)."""
+        return [sy for sy in self.school_years if sy.withheld]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.withheld
 
 
 # ----------------------------------------------------------------------------- targets
@@ -240,6 +272,16 @@ class _Plan:
     parameters: dict[str, Any]  # what papermill injects into every chapter notebook
     validation: dict[str, Any] | None = None  # the record used (cached or fresh)
     validated: bool = False
+    # written only once the data passed validation: invalid data changes nothing in reports/
+    inputs_state: dict[str, Any] | None = None
+    undone_failures: list[Path] = field(default_factory=list)
+
+    def commit(self) -> None:
+        """Write the chapter-inputs cache and drop failure notebooks that were undone."""
+        if self.inputs_state is not None:
+            mf.write_json(self.cache / "inputs.json", self.inputs_state)
+        for path in self.undone_failures:
+            path.unlink(missing_ok=True)
 
     @property
     def cache(self) -> Path:
@@ -330,6 +372,7 @@ def _plan(
     known_inputs: dict[str, list[str]] = state.get("inputs", {}) if fresh_state else {}
     params = {"school_id": school_id, "year": year, "data_dir": str(data_dir), "figures": figures}
     chapters = []
+    undone: list[Path] = []
     for nb in notebooks:
         stem = nb.stem
         if stem not in known_inputs:
@@ -365,13 +408,12 @@ def _plan(
         else:
             stale, reason = False, "up to date"
             # a failure since then was undone (same key as the last good build)
-            (folder / "notebooks" / f"{stem}{FAILED_SUFFIX}").unlink(missing_ok=True)
+            undone.append(folder / "notebooks" / f"{stem}{FAILED_SUFFIX}")
+            undone.append(cache / f"{stem}{FAILURE_RECORD}")
         chapters.append(
             _Chapter(stem, nb, _kernel_name(nb), components, key, inputs, record, stale, reason)
         )
     new_state = {"raw": raw_digest, "code": env["code"], "inputs": known_inputs}
-    if state != new_state:
-        mf.write_json(cache / "inputs.json", new_state)
     validation_key = mf.sha256_json(
         {"raw": raw_digest, "code": env["code"], "packages": env["packages"], **params}
     )
@@ -385,6 +427,8 @@ def _plan(
         all_chapters,
         validation_key,
         params,
+        inputs_state=new_state if state != new_state else None,
+        undone_failures=undone,
     )
 
 
@@ -446,11 +490,53 @@ def _audit_gate(plans: list[_Plan], allow_audit_errors: bool) -> None:
 # ----------------------------------------------------------------------------- outputs
 
 
-def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
+def _record_outcomes(plan: _Plan, results: dict[str, dict[str, Any]]) -> None:
+    """Remember which chapters' latest build failed (cleared when one builds again)."""
+    for c in plan.chapters:
+        if not c.stale:
+            continue
+        res = results.get(_task_id(plan, c))
+        path = plan.cache / f"{c.stem}{FAILURE_RECORD}"
+        if res is not None and res.get("status") == "ok":
+            path.unlink(missing_ok=True)
+        else:
+            error = (res or {}).get("error") or "未执行（构建提前结束）"
+            mf.write_json(
+                path,
+                {"chapter": c.stem, "key": c.key, "error": error, "failed_at": mf.now_iso()},
+            )
+
+
+def _stale_chapters(plan: _Plan) -> list[StaleChapter]:
+    """Chapters of the report whose latest build failed, with the version the report shows."""
+    out = []
+    for nb in plan.all_chapters:
+        failure = mf.read_json(plan.cache / f"{nb.stem}{FAILURE_RECORD}")
+        if failure is None:
+            continue
+        rec = mf.read_json(plan.cache / f"{nb.stem}.json") or {}
+        kept = (plan.folder / f"{nb.stem}.html").is_file()
+        out.append(
+            StaleChapter(
+                nb.stem,
+                str(rec.get("title") or nb.stem),
+                rec.get("executed_at") if kept else None,
+                kept,
+                str(failure.get("error", "")),
+                str(failure.get("failed_at", "")),
+            )
+        )
+    return out
+
+
+def _write_pages(
+    plan: _Plan, env: dict[str, Any], data_dir: Path, stale: Sequence[StaleChapter] = ()
+) -> None:
     from . import __version__, render
     from .outline import report_title
 
     records = {c.stem: mf.read_json(plan.cache / f"{c.stem}.json") for c in plan.chapters}
+    failed = {c.chapter: c for c in stale}
     pages = []
     chapters_meta = []
     inputs: dict[str, str | None] = {}
@@ -459,8 +545,19 @@ def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
         rec = records.get(stem) or mf.read_json(plan.cache / f"{stem}.json") or {}
         html_path = plan.folder / f"{stem}.html"
         page = html_path.read_text(encoding="utf-8") if html_path.is_file() else None
+        failure = failed.get(stem)
+        kept = failure if failure is not None and failure.kept else None
+        if page is not None:  # the chapter's own page carries the notice too
+            shown = render.mark_stale(page, kept.kept_since) if kept else render.unmark_stale(page)
+            if shown != page:
+                mf.write_text(html_path, shown)
+                page = shown
         title = rec.get("title") or stem
-        pages.append(render.ChapterPage(stem, title, page))
+        pages.append(
+            render.ChapterPage(
+                stem, title, page, failure is not None, kept.kept_since if kept else None
+            )
+        )
         for rel in rec.get("inputs", []):
             inputs[rel] = plan.raw.get(rel)
         chapters_meta.append(
@@ -473,9 +570,12 @@ def _write_pages(plan: _Plan, env: dict[str, Any], data_dir: Path) -> None:
                 "notebook_hash": (rec.get("components") or {}).get("notebook"),
                 "data_hash": (rec.get("components") or {}).get("data"),
                 "inputs": rec.get("inputs", []),
-                "html_sha256": rec.get("html_sha256"),
+                "html_sha256": mf.sha256_bytes(page.encode("utf-8")) if page else None,
                 "executed_at": rec.get("executed_at"),
                 "seconds": rec.get("seconds"),
+                "stale": (
+                    {"kept_since": kept.kept_since, "failed_at": kept.failed_at} if kept else None
+                ),
             }
         )
     validation = plan.validation or {}
@@ -605,6 +705,7 @@ def build(
     kernel_reuse: bool = True,
     on_event: Event | None = None,
     figures: str = "recomputed",
+    strict: bool = False,
 ) -> BuildResult:
     """Build the reports; see the module docstring. Raises BuildError (exit 2) before any
     chapter runs when the arguments or the data are wrong, KeyboardInterrupt when stopped.
@@ -612,6 +713,8 @@ def build(
     ``kernel_reuse=False`` runs every chapter in a new kernel (the reference behaviour);
     ``figures`` is the disclosure policy (helpers.disclose: ``recomputed`` | ``published``);
     ``on_event(kind, info)`` receives "plan", "phase", "chapter_start" and "chapter_done".
+    ``strict=True`` writes no index/report/manifest for a school-year with a chapter whose
+    latest build failed (``SchoolYearResult.withheld`` says why; the old files stay).
 
     Workers are started with multiprocessing's "spawn" method, so a script that calls this
     must do so under ``if __name__ == "__main__":``.
@@ -645,6 +748,8 @@ def build(
             for plan in plans:
                 plan.validation = _validate(plan, data, emit)  # cached when unchanged
             _audit_gate(plans, allow_audit_errors)
+            for plan in plans:
+                plan.commit()
             results: dict[str, dict[str, Any]] = {}
             if pool is not None:
                 emit("phase", {"text": "执行章节"})
@@ -657,7 +762,8 @@ def build(
                     _chapter_result(plan, c, results.get(_task_id(plan, c))) for c in plan.chapters
                 ]
                 chapter_results += mine
-                plan_results.append(_finish(plan, mine, env, data, force, emit))
+                _record_outcomes(plan, results)
+                plan_results.append(_finish(plan, mine, env, data, force, emit, strict))
             if any(r.regenerated for r in plan_results) or not (out / "index.html").is_file():
                 _write_overview(out)
             completed = True
@@ -700,13 +806,28 @@ def _finish(
     data: Path,
     force: bool,
     emit: Event,
+    strict: bool = False,
 ) -> SchoolYearResult:
-    """Rewrite index/report/manifest if a chapter changed or one is missing."""
+    """Rewrite index/report/manifest if a chapter changed, one is missing, or the chapters
+    marked stale differ from those the current report marks; in strict mode, never when a
+    chapter is stale."""
+    stale = _stale_chapters(plan)
+    previous = mf.read_json(plan.outputs[2]) or {}
+    was_stale = {c.get("chapter") for c in previous.get("chapters", []) if c.get("stale")}
     changed = any(c.status == "executed" for c in chapters)
-    regenerate = changed or force or not all(p.is_file() for p in plan.outputs)
+    regenerate = (
+        changed
+        or force
+        or not all(p.is_file() for p in plan.outputs)
+        or {c.chapter for c in stale if c.kept} != was_stale
+    )
+    withheld = None
+    if strict and stale:
+        withheld = "有章节最新构建失败：" + "、".join(f"{c.chapter}（{c.title}）" for c in stale)
+        regenerate = False
     if regenerate:
         emit("phase", {"text": f"生成报告 {plan.school_id} {plan.year}"})
-        _write_pages(plan, env, data)
+        _write_pages(plan, env, data, stale)
     validation = plan.validation or {}
     findings = list(validation.get("findings", []))
     findings += [
@@ -722,6 +843,8 @@ def _finish(
         validated=plan.validated,
         regenerated=regenerate,
         findings=findings,
+        stale=stale,
+        withheld=withheld,
     )
 
 

@@ -7,8 +7,9 @@
     nianbao dictionary [--check]  # docs/data-dictionary.md
     nianbao clean                 # remove reports/ and the build cache
 
-Exit codes: 0 fine, 1 a chapter failed (or audit errors in ``validate``, or ``dictionary
---check`` found the file out of date), 2 bad arguments or invalid data, 130 interrupted.
+Exit codes: 0 fine, 1 a chapter failed (or ``build --strict`` did not write a report because
+a chapter is stale, or audit errors in ``validate``, or ``dictionary --check`` found the file
+out of date), 2 bad arguments or invalid data, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -167,6 +168,18 @@ def _summary(result: Any) -> None:
             console.print(f"    执行后的笔记本（供检查）：{c.failed_notebook}")
         if c.html:
             console.print(f"    保留了上一次成功生成的 {c.html.name}")
+    for sy in result.school_years:
+        for st in sy.stale:
+            console.print(
+                f"[yellow]⚠ 沿用旧版本[/] {escape(f'{sy.school_id} {sy.year} {st.chapter}')}"
+                f"（{escape(st.title)}）：{escape(st.text)}"
+            )
+        if sy.withheld:
+            console.print(
+                f"[bold red]✗ 严格模式：未写出 {sy.report.name} 和 {sy.index.name}[/]"
+                f"（{escape(f'{sy.school_id} {sy.year}')}），上一次生成的报告保持不变。"
+                f"原因：{escape(sy.withheld)}。"
+            )
     if result.up_to_date:
         console.print("[green]全部为最新（up to date）[/]，没有章节需要重新执行。")
     console.print(
@@ -211,6 +224,13 @@ def build(
             "published：按学校原印数值列示并标注，旁注复算值",
         ),
     ] = Figures.recomputed,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="有章节最新构建失败（只能沿用旧版本）时不写出 report.html 和 index.html，退出码 1",
+        ),
+    ] = False,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
     from .build import BuildError
@@ -231,6 +251,7 @@ def build(
                 kernel_reuse=not fresh_kernels,
                 on_event=progress,
                 figures=Figures(figures).value,
+                strict=strict,
             )
     except BuildError as e:
         raise _fail(str(e)) from None
@@ -239,10 +260,10 @@ def build(
         raise typer.Exit(130) from None
     _summary(result)
     for sy in result.school_years:
-        console.print(f"报告：{sy.index}")
+        console.print(f"报告{'（未更新）' if sy.withheld else ''}：{sy.index}")
     if pdf:
         _print_pdfs(result)
-    if result.failed:
+    if result.failed or result.withheld:
         raise typer.Exit(1)
 
 
@@ -250,6 +271,8 @@ def _print_pdfs(result) -> None:
     from .pdf import PdfUnavailable, page_count, print_pdf
 
     for sy in result.school_years:
+        if sy.withheld:  # strict mode wrote no new report.html
+            continue
         target = sy.report.with_suffix(".pdf")
         try:
             print_pdf(sy.report, target)

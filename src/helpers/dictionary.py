@@ -72,6 +72,7 @@ class Check:
     whole: str
     parts: tuple[str, ...]
     rule: str  # equal | at_most
+    breakdown: bool = False  # the source names these parts as a breakdown of the whole
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,13 @@ def load_dictionary() -> Dictionary:
             columns=cols,
         )
     checks = tuple(
-        Check(id=c["id"], whole=c["whole"], parts=tuple(c["parts"]), rule=c["rule"])
+        Check(
+            id=c["id"],
+            whole=c["whole"],
+            parts=tuple(c["parts"]),
+            rule=c["rule"],
+            breakdown=bool(c.get("breakdown", False)),
+        )
         for c in raw.get("checks", [])
     )
     return Dictionary(facts, tables, checks, raw.get("observation_keys", {}))
@@ -182,9 +189,19 @@ def render_markdown() -> str:
                 f"| `{c.name}` | {c.label} | {c.unit} | {c.type} | {rng(c)} | "
                 f"{'是' if c.required else '否'} | {c.description} |"
             )
-    lines += ["", "## Part–whole checks", "", "| id | whole | parts | rule |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Part–whole checks",
+        "",
+        "`breakdown`: the source names the parts as a breakdown of the whole (其中……); when they",
+        "add up to less than the whole, the audit reports the unexplained rest.",
+        "",
+        "| id | whole | parts | rule |",
+        "|---|---|---|---|",
+    ]
     for c in d.checks:
+        rule = f"{c.rule}, breakdown" if c.breakdown else c.rule
         lines.append(
-            f"| `{c.id}` | `{c.whole}` | {', '.join(f'`{p}`' for p in c.parts)} | {c.rule} |"
+            f"| `{c.id}` | `{c.whole}` | {', '.join(f'`{p}`' for p in c.parts)} | {rule} |"
         )
     return "\n".join(lines) + "\n"

@@ -19,8 +19,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from . import numbers
 from .dictionary import Dictionary, FieldSpec
 from .errors import Problem
+from .numbers import Parsed
 from .readers import YamlDoc
 
 OBS_KEYS = {"value", "source", "period", "qualifier", "use", "doc", "note"}
@@ -72,36 +74,33 @@ class Fact:
         return self.chosen.qualifier
 
 
-def _coerce(value: Any, spec: FieldSpec) -> tuple[float | None, str | None, str | None]:
-    """Return (number, rule, message) for a raw YAML value against its field spec."""
-    if isinstance(value, bool) or value is None:
-        return None, "not_a_number", "应为数字"
-    if isinstance(value, str):
-        return (
-            None,
-            "not_a_number",
-            (
-                "此项应为数字（计数），却填写了文字"
-                if spec.type == "integer"
-                else "此项应为数字，却填写了文字"
-            ),
-        )
-    if not isinstance(value, int | float):
-        return None, "not_a_number", "应为数字"
-    if spec.type == "integer" and float(value) != int(value):
-        return None, "not_an_integer", "此项应为整数（计数），却填写了小数"
-    number = float(value)
+def _coerce(value: Any, spec: FieldSpec) -> Parsed:
+    """Parse a raw YAML value against its field spec: a finite number within range, or why not.
+
+    Strings go through the same parser as CSV cells (``"1,679"``, ``"51.72%"``, full-width
+    digits are read with a note); YAML's own ``.nan`` and ``.inf`` are rejected.
+    """
+    if value is None:
+        return numbers.empty()
+    if not isinstance(value, str | int | float):
+        return Parsed(None, rule="not_a_number", message="应为数字")
+    parsed = numbers.parse_number(value, spec.type, percent_ok=spec.type == "percent", noun="此项")
+    if not parsed.ok:
+        return parsed
+    number = parsed.value
     if spec.lower is not None and number < spec.lower:
-        return (
+        return Parsed(
             None,
-            "not_negative" if spec.lower == 0 else "min",
-            ("数值不能为负数" if spec.lower == 0 else f"数值小于允许的最小值 {spec.lower:g}"),
+            rule="not_negative" if spec.lower == 0 else "min",
+            message="数值不能为负数" if spec.lower == 0 else f"数值小于允许的最小值 {spec.lower:g}",
         )
     if spec.upper is not None and number > spec.upper:
         if spec.type == "percent":
-            return None, "percent_range", "百分比应在 0 到 100 之间"
-        return None, "max", f"数值超出允许的最大值 {spec.upper:g}（{spec.label}）"
-    return number, None, None
+            return Parsed(None, rule="percent_range", message="百分比应在 0 到 100 之间")
+        return Parsed(
+            None, rule="max", message=f"数值超出允许的最大值 {spec.upper:g}（{spec.label}）"
+        )
+    return parsed
 
 
 def parse_observations(
@@ -172,12 +171,34 @@ def parse_observations(
                         column=name,
                     )
                 )
-            value, rule, msg = _coerce(item["value"], spec)
-            if rule:
+            parsed = _coerce(item["value"], spec)
+            if not parsed.ok:
                 problems.append(
-                    Problem(shown, rule, msg, row=item_line, column=name, value=item["value"])
+                    Problem(
+                        shown,
+                        parsed.rule,
+                        parsed.message,
+                        row=item_line,
+                        column=name,
+                        value=item["value"],
+                        hint=parsed.hint,
+                    )
                 )
                 continue
+            if parsed.habits:
+                problems.append(
+                    Problem(
+                        shown,
+                        "number_format",
+                        parsed.note(),
+                        row=item_line,
+                        column=name,
+                        value=item["value"],
+                        severity=parsed.severity,
+                        hint=f"请写作 {parsed.text}",
+                    )
+                )
+            value = parsed.value
             qualifier = item.get("qualifier")
             if qualifier is not None and qualifier not in QUALIFIERS:
                 problems.append(

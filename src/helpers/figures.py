@@ -98,6 +98,15 @@ def _awards(rep: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["年度", "级别", "获奖数（项）"])
 
 
+def awards_missing(rep: Report) -> str:
+    """The sentence for a report year without awards data (file absent or header only), else "".
+
+    The summary and the chart of §1.2.5 show earlier years too; without this sentence a reader
+    would take them for the whole picture.
+    """
+    return "" if rep.sy.table("awards") is not None else f"{rep.year} 年度未填报技能大赛获奖数据。"
+
+
 def _funding(rep: Report) -> pd.DataFrame:
     rows = [
         {
@@ -155,7 +164,7 @@ FIGURES: dict[str, FigureDef] = {
             lambda df: charts.bar_chart(
                 df, x="年度", y="获奖数（项）", hue="级别", ylabel="获奖数（项）"
             ),
-            lambda rep: "按赛事所在年度统计；未填报的级别不绘出。",
+            lambda rep: awards_missing(rep) + "按赛事所在年度统计；未填报的级别不绘出。",
         ),
         FigureDef(
             "funding",

@@ -77,7 +77,12 @@ def wan(value: float | None, unit: str, decimals: int | None = None) -> str:
 
 
 def decimals_for(value: float) -> int:
-    """Decimals needed to show a stored raw value as typed (25901641.9 → 1, 203 → 0)."""
+    """Decimals needed to show a stored raw value as typed (25901641.9 → 1, 203 → 0).
+
+    Validation keeps nan and inf out of the data; should one arrive anyway it needs none.
+    """
+    if not math.isfinite(value):
+        return 0
     text = repr(float(value))
     if "e" in text or text.endswith(".0"):
         return 0

@@ -22,6 +22,7 @@ from .dictionary import load_dictionary
 from .errors import Problem, raise_if_errors
 from .facts import Fact, Observation, parse_observations, resolve
 from .narrative import Narrative, load_narratives
+from .numbers import parse_number
 from .readers import read_csv, read_yaml, rel
 from .schemas import validate_table
 
@@ -60,7 +61,8 @@ class SchoolYear:
         return None if fact is None else fact.value
 
     def table(self, name: str) -> pd.DataFrame | None:
-        """A table of this year, or None when its file is absent (not filed this year)."""
+        """A table of this year, or None when it is not filed: the file is absent, or it has a
+        header and no rows (none reported, which is not a table of zeros)."""
         return self.tables.get(name)
 
     def documents(self) -> dict[str, Any]:
@@ -151,9 +153,13 @@ def load_school_year(
                 facts_doc, facts_file, dictionary, meta.get("default_document")
             )
             problems += probs
-            facts, probs = resolve(observations, meta.get("school_year"), facts_file)
-            problems += probs
-            for failure in failed_parts(lambda n: facts[n].value if n in facts else None):
+            facts, resolved = resolve(observations, meta.get("school_year"), facts_file)
+            # a part-whole rule over a value that failed is not checked: one bad value, one error
+            failed = {p.column for p in probs + resolved if p.severity == "error" and p.column}
+            problems += resolved
+            for failure in failed_parts(
+                lambda n: facts[n].value if n in facts else None, skip=failed
+            ):
                 first = facts.get(failure.check.whole) or facts[next(iter(failure.parts))]
                 problems.append(
                     Problem(
@@ -181,12 +187,22 @@ def load_school_year(
         problems += probs
         if df is None:
             continue
+        percent_ok = _percent_rows(df) if spec.name == "published" else None
         decimals = (
-            df["value"].map(_decimals) if spec.name == "published" and "value" in df else None
+            pd.Series(
+                [_decimals(v, bool(percent_ok[i])) for i, v in df["value"].items()],
+                index=df.index,
+                dtype=object,
+            )
+            if spec.name == "published" and "value" in df
+            else None
         )
-        typed, probs = validate_table(df, spec, shown(path))
+        typed, probs = validate_table(df, spec, shown(path), percent_ok)
         problems += probs
         if typed is None:
+            continue
+        if typed.empty:
+            problems.append(_empty_table(shown(path), spec.label))
             continue
         if spec.name == "published":
             typed = typed.assign(decimals=decimals.astype("Int64"))
@@ -243,8 +259,31 @@ def _unknown_published(published: pd.DataFrame, shown: str) -> list[Problem]:
     ]
 
 
-def _decimals(text: object) -> int | None:
+def _empty_table(shown: str, label: str) -> Problem:
+    return Problem(
+        shown,
+        "empty_table",
+        f"表格只有表头、没有数据行：按“未填报{label}”处理（与没有此文件相同），不记为 0",
+        severity="warning",
+        hint="若原文确有数据请补上各行；若确实为 0，请写一行数量为 0 的数据；若未填报可删除此文件",
+    )
+
+
+def _percent_rows(df: pd.DataFrame) -> pd.Series:
+    """Rows of published.csv whose indicator is a percentage: their value may carry a % sign."""
+    from .indicators import registry  # late: indicators builds on this module
+
+    known = registry().indicators
+    if "indicator" not in df:
+        return pd.Series(False, index=df.index)
+    return df["indicator"].map(lambda i: i in known and known[i].unit == "%")
+
+
+def _decimals(text: object, percent_ok: bool) -> int | None:
+    """Decimals of a published value as printed (after normalising 51.72% or 1,234.5)."""
     if not isinstance(text, str):
         return None
-    s = text.strip()
+    s = parse_number(text, "decimal", percent_ok=percent_ok).text
+    if s is None:
+        return None
     return len(s.split(".", 1)[1]) if "." in s else 0

@@ -7,6 +7,7 @@ line numbers and with duplicate keys reported instead of silently overwritten.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -70,60 +71,161 @@ def decode(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
 def read_csv(path: Path, shown: str) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read a CSV as strings (no type guessing), cells stripped, empty cells as NA.
 
-    The index of the frame is the 1-based line number in the file (header = line 1), so
-    problems can name the row a person sees in an editor or Excel.
+    The index of the frame is the 1-based line number in the file where each row starts
+    (header = line 1), so problems name the row a person sees in an editor. What Excel leaves
+    behind is dropped silently: all-empty rows (``,,,,,``), and columns without a header whose
+    cells are all empty (trailing commas). Surrounding spaces are trimmed with an "info" note.
     """
     text, problems = decode(path, shown)
     if text is None:
         return None, problems
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-        )
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        problems.append(
-            Problem(
-                shown,
-                "csv_format",
-                f"CSV 格式错误：某行的列数与表头不符（{exc}）",
-                row=int(m.group(1)) if m else None,
-            )
-        )
+        rows = _csv_rows(text)
+    except csv.Error as exc:
+        problems.append(Problem(shown, "csv_format", f"CSV 格式错误：{exc}"))
         return None, problems
-    except pd.errors.EmptyDataError:
+    if not rows:
         problems.append(Problem(shown, "empty_file", "文件为空（没有表头也没有数据）"))
         return None, problems
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.apply(lambda s: s.str.strip())
-    df = df.replace("", pd.NA)
-    # line numbers: header is line 1; skip_blank_lines keeps data order
-    lines = _data_line_numbers(text, len(df))
-    df.index = pd.Index(lines, name="line")
+    (header_line, header), data = rows[0], rows[1:]
+    width = len(header)
+    kept = [i for i, h in enumerate(header) if h.strip() or _filled(data, i)]
+    for i in kept:
+        if not header[i].strip():
+            line, value = next((ln, r[i]) for ln, r in data if i < len(r) and r[i].strip())
+            problems.append(
+                Problem(
+                    shown,
+                    "unnamed_column",
+                    f"第 {i + 1} 列没有表头（列名为空），却填有数据",
+                    row=line,
+                    column=f"第 {i + 1} 列",
+                    value=value.strip(),
+                    hint="请补上列名，或删除这一列",
+                )
+            )
+    for line, cells in data:
+        extra = [c for c in cells[width:] if c.strip()]
+        if extra:
+            problems.append(
+                Problem(
+                    shown,
+                    "csv_format",
+                    f"CSV 格式错误：这一行有 {len(cells)} 列，多于表头的 {width} 列",
+                    row=line,
+                    value=extra[0].strip(),
+                    hint="单元格中的逗号需用英文双引号括起，或检查是否多写了一列",
+                )
+            )
+    names = [header[i].strip() for i in kept]
+    for name in sorted({n for n in names if n and names.count(n) > 1}):
+        problems.append(
+            Problem(shown, "duplicate_column", "表头中列名重复", row=header_line, column=name)
+        )
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    problems += _padding([(header_line, header), *data], kept, shown)
+    records = [
+        [(cells[i].strip() if i < len(cells) else "") or pd.NA for i in kept] for _, cells in data
+    ]
+    df = pd.DataFrame(records, columns=names, dtype=object)
+    df.index = pd.Index([line for line, _ in data], name="line")
     return df, problems
 
 
-def _data_line_numbers(text: str, n: int) -> list[int]:
-    numbers = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip()]
-    return numbers[1 : n + 1] if len(numbers) > n else list(range(2, n + 2))
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of every row with content; blank and all-empty rows are skipped.
+
+    A quoted cell spanning lines keeps the row's first line.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, line = [], 1
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            rows.append((line, cells))
+        line = reader.line_num + 1
+    return rows
+
+
+def _filled(data: list[tuple[int, list[str]]], i: int) -> bool:
+    return any(i < len(cells) and cells[i].strip() for _, cells in data)
+
+
+def _padding(rows: list[tuple[int, list[str]]], kept: list[int], shown: str) -> list[Problem]:
+    """An "info" note for every header or cell whose surrounding spaces were trimmed."""
+    header = rows[0][1]
+    out = []
+    for line, cells in rows:
+        for i in kept:
+            cell = cells[i] if i < len(cells) else ""
+            if cell.strip() and cell != cell.strip():
+                out.append(
+                    Problem(
+                        shown,
+                        "whitespace",
+                        "单元格首尾有空格，已去除",
+                        row=line,
+                        column=header[i].strip(),
+                        value=cell,
+                        severity="info",
+                    )
+                )
+    return out
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that reports duplicate keys and records each key's line."""
+    """SafeLoader that reports duplicate keys, records each key's line and rejoins numbers that
+    a flow mapping split at a thousands separator."""
+
+
+_INT_TEXT = re.compile(r"[-+]?\d+")
+_DIGITS_KEY = re.compile(r"\d+(\.\d+)?")
+
+
+def _split_number(
+    loader: _LineLoader,
+    prev: tuple[Any, yaml.Node] | None,
+    key_node: yaml.Node,
+    value_node: yaml.Node,
+) -> str | None:
+    """The text of a number split by YAML, or None.
+
+    In a flow mapping ``{value: 1,679}`` the comma ends the entry: YAML reads ``value: 1`` and a
+    key ``679`` without a value. A digits-only key with no value right after a plain integer is
+    that split; the text from the integer to the key is what the person typed (``1,679``).
+    """
+    if prev is None or not isinstance(key_node, yaml.ScalarNode):
+        return None
+    _, prev_value = prev
+    if not (
+        key_node.style is None
+        and _DIGITS_KEY.fullmatch(key_node.value)
+        and isinstance(value_node, yaml.ScalarNode)
+        and value_node.tag == "tag:yaml.org,2002:null"
+        and value_node.value == ""
+        and isinstance(prev_value, yaml.ScalarNode)
+        and prev_value.style is None
+        and _INT_TEXT.fullmatch(prev_value.value)
+    ):
+        return None
+    return loader.source[prev_value.start_mark.index : key_node.end_mark.index]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     mapping: dict[Any, Any] = {}
     lines: dict[Any, int] = {}
+    prev: tuple[Any, yaml.Node] | None = None
     for key_node, value_node in node.value:
+        split = _split_number(loader, prev, key_node, value_node) if node.flow_style else None
+        if split is not None:
+            mapping[prev[0]] = split  # the typed text; facts.yaml parsing names the habit
+            continue
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             loader.duplicates.append((key, key_node.start_mark.line + 1, lines[key]))
         mapping[key] = loader.construct_object(value_node, deep=True)
         lines[key] = key_node.start_mark.line + 1
+        prev = (key, value_node)
     loader.lines[id(mapping)] = lines
     return mapping
 
@@ -150,6 +252,7 @@ def read_yaml(path: Path, shown: str) -> tuple[YamlDoc | None, list[Problem]]:
     loader = _LineLoader(text)
     loader.lines = {}
     loader.duplicates = []
+    loader.source = text
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:

@@ -10,6 +10,10 @@ keyboard focus) and a print stylesheet.
 ``combine`` joins the chapters into one self-contained ``report.html`` (images and the CJK font
 embedded, so it works offline on any machine); ``index_page`` writes the title page.
 
+A chapter kept from an earlier build because its latest build failed is marked on every page
+that shows it (``mark_stale``): its own page, its section of ``report.html`` (plus a notice at
+the top of the report) and its entry in ``index.html`` say when the kept version was built.
+
 nbconvert is imported only when a notebook is rendered, so the build's main process never
 pays for the import.
 """
@@ -22,7 +26,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -198,16 +202,72 @@ def built_date(built_at: str | None = None) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+# ----------------------------------------------------------------------------- stale chapters
+
+BEIJING = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
+_STALE_BLOCK = re.compile(r"<!--NB-STALE-->.*?<!--/NB-STALE-->", re.S)
+_MAIN_OPEN = re.compile(r"<main\b[^>]*>", re.I)
+_CHAPTER_H1 = re.compile(r"<h1\b(?![^>]*nb-title-main)[^>]*>.*?</h1>", re.S | re.I)
+# inline, so that the notice shows even on a page whose stylesheet predates it
+_STALE_STYLE = (
+    "border-left: 4px solid #9a6700; background: #fff8e5; color: #1f2328; "
+    "padding: .6rem .9rem; margin: 1rem 0; text-indent: 0; font-size: 15px; line-height: 1.6;"
+)
+
+
+def beijing_time(iso: str, zone: bool = True) -> str:
+    """``2026年12月1日 10:32（北京时间）`` from an ISO timestamp (naive = this machine's zone);
+    without ``zone``, the time alone."""
+    d = datetime.fromisoformat(iso).astimezone(BEIJING)
+    return f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}" + ("（北京时间）" if zone else "")
+
+
+def stale_text(kept_since: str | None) -> str:
+    """What a reader is told about a chapter kept from an earlier build."""
+    when = f" {beijing_time(kept_since)}" if kept_since else "此前"
+    return f"本章沿用{when}生成的版本，最新构建失败，本章内容可能不是依据最新数据生成的。"
+
+
+def _notice(text: str, role: str = "note") -> str:
+    return (
+        f'<!--NB-STALE--><div class="nb-stale" role="{role}" style="{_STALE_STYLE}">'
+        f"{html.escape(text)}</div><!--/NB-STALE-->"
+    )
+
+
+def unmark_stale(page: str) -> str:
+    """The page without any stale-chapter notice."""
+    return _STALE_BLOCK.sub("", page)
+
+
+def mark_stale(page: str, kept_since: str | None) -> str:
+    """The chapter page with the stale-chapter notice under its title (so that in print it
+    stays on the chapter's first page), or at the top of its content."""
+    page = unmark_stale(page)
+    notice = _notice(stale_text(kept_since))
+    main = _MAIN_OPEN.search(page)
+    start = main.end() if main else 0
+    h1 = _CHAPTER_H1.search(page, start)
+    at = h1.end() if h1 else start
+    return page[:at] + notice + page[at:]
+
+
 # ----------------------------------------------------------------------------- pages
 
 
 @dataclass(frozen=True)
 class ChapterPage:
-    """A rendered chapter: its notebook stem, title and HTML page (None if never built)."""
+    """A rendered chapter: its notebook stem, title and HTML page (None if never built).
+
+    ``stale``: the page was kept from an earlier build because the latest one failed;
+    ``kept_since``: when that earlier version was built (ISO timestamp, None if unknown).
+    """
 
     stem: str
     title: str
     html: str | None
+    stale: bool = False
+    kept_since: str | None = None
 
 
 def _page(head: str, title: str, toc: str, body: str, footer: str, font: str) -> str:
@@ -276,6 +336,7 @@ def combine(
         body = _TITLE_YEAR.sub(lambda m: m.group(1) + date_html, body, count=1)
     else:
         body = _cover(school_name, year, title, built_at) + body
+    body = _stale_summary(chapters) + body
     return _page(
         _css_head(chapters),
         f"{school_name} {title}",
@@ -284,6 +345,31 @@ def combine(
         footer,
         font_face(font_data_uri()),
     )
+
+
+def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
+    """A notice at the top of the one-file report: the chapters kept from earlier builds, and
+    those missing because their build failed and none succeeded before."""
+    kept = [c for c in chapters if c.stale and c.html]
+    lost = [c for c in chapters if c.stale and not c.html]
+    parts = []
+    if kept:
+        items = "；".join(
+            f"{c.title}（{beijing_time(c.kept_since, zone=False)} 生成）"
+            if c.kept_since
+            else c.title
+            for c in kept
+        )
+        zone = "时间为北京时间；" if any(c.kept_since for c in kept) else ""
+        parts.append(
+            f"本报告有 {len(kept)} 章沿用此前生成的版本（最新构建失败），内容可能不是依据最新数据"
+            f"生成的：{items}。{zone}各章开头另有说明。"
+        )
+    if lost:
+        parts.append(
+            f"本报告缺少 {len(lost)} 章（构建失败，尚无可用的版本）：{'；'.join(c.title for c in lost)}。"
+        )
+    return _notice("注意：" + "".join(parts), role="alert") if parts else ""
 
 
 def _chapter_links(chapters: Sequence[ChapterPage], body: str) -> str:
@@ -313,23 +399,34 @@ def index_page(
     built_at: str | None = None,
     pages: Sequence[ChapterPage] = (),
 ) -> str:
-    """The title page: school, report title, year, date, chapter links, the one-file report."""
+    """The title page: school, report title, year, date, chapter links, the one-file report.
+
+    ``pages`` (the chapters as rendered) supply the stylesheet and mark the entries of chapters
+    kept from an earlier build (``ChapterPage.stale``; matched by their page ``<stem>.html``).
+    """
     title = title or report_title(year)
-    items = []
+    stale = {f"{p.stem}.html": p for p in pages if p.stale and p.html}  # by chapter page
+    items, entries = [], []
+    lost = {p.title for p in pages if p.stale and not p.html}
     for href, label in chapters:
         if href is None:
-            items.append(f'<li class="nb-toc-1">{html.escape(label)}（尚未生成）</li>')
-        else:
-            items.append(
-                f'<li class="nb-toc-1"><a href="{html.escape(href)}">{html.escape(label)}</a></li>'
-            )
+            why = "（最新构建失败，尚未生成）" if label in lost else "（尚未生成）"
+            item = f'<li class="nb-toc-1">{html.escape(label)}{why}</li>'
+            items.append(item)
+            entries.append(item)
+            continue
+        link = f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+        kept = stale.get(href)
+        items.append(f'<li class="nb-toc-1">{link}{"（沿用旧版本）" if kept else ""}</li>')
+        notice = _notice(stale_text(kept.kept_since)) if kept else ""
+        entries.append(f'<li class="nb-toc-1">{link}{notice}</li>')
     toc = (
         '<nav class="nb-toc" aria-label="目录"><p class="nb-toc-title">目录</p>'
         f"<ol>{''.join(items)}</ol></nav>"
     )
     body = (
         _cover(school_name, year, title, built_at)
-        + f'<h2 id="contents">目录</h2><ol class="nb-index">{"".join(items)}</ol>'
+        + f'<h2 id="contents">目录</h2><ol class="nb-index">{"".join(entries)}</ol>'
         + f'<p class="nb-note">完整报告（单个文件，含全部图表，可离线打开、直接发送）：'
         f'<a href="{html.escape(report_href)}">{html.escape(report_href)}</a></p>'
     )

@@ -17,6 +17,7 @@ with warnings.catch_warnings():
     import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from . import numbers
 from .dictionary import FieldSpec, TableSpec
 from .errors import Problem
 
@@ -75,18 +76,14 @@ def _check_rule(check: str, col: FieldSpec | None) -> str:
     return check
 
 
-def _integer_problem(value: object) -> str:
-    try:
-        f = float(str(value))
-    except ValueError:
-        return "此列应为数字（计数），却填写了文字"
-    return "此列应为整数（计数），却填写了小数" if f != int(f) else "此列应为整数"
-
-
 def validate_table(
-    df: pd.DataFrame, spec: TableSpec, shown: str
+    df: pd.DataFrame, spec: TableSpec, shown: str, percent_ok: pd.Series | None = None
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Validate and coerce a table read as text; returns the typed frame or None with problems."""
+    """Validate and coerce a table read as text; returns the typed frame or None with problems.
+
+    ``percent_ok`` (a boolean per row, same index) says where a ``%`` sign may follow a number
+    (``published.csv`` rows of a percent indicator); by default only in ``percent`` columns.
+    """
     problems: list[Problem] = []
     for col in df.columns:
         if col not in spec.columns:
@@ -117,7 +114,7 @@ def validate_table(
     if problems:
         return None, problems
     problems += _duplicate_rows(df, spec, shown)
-    df, probs = _to_numbers(df, spec, shown)
+    df, probs = _to_numbers(df, spec, shown, percent_ok)
     problems += probs
     try:
         typed = table_schema(spec).validate(df, lazy=True)
@@ -148,50 +145,61 @@ def validate_table(
 
 
 def _to_numbers(
-    df: pd.DataFrame, spec: TableSpec, shown: str
+    df: pd.DataFrame, spec: TableSpec, shown: str, percent_ok: pd.Series | None
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse numeric columns cell by cell; text where a number belongs is reported, not NaN'd."""
+    """Parse numeric columns cell by cell (helpers.numbers): Excel habits are normalised with a
+    note, anything else (text, nan, an empty required number) is reported, never NaN'd."""
     problems: list[Problem] = []
     out = df.copy()
     for name, col in spec.columns.items():
         if not col.numeric or name not in df.columns:
             continue
-        parsed = pd.to_numeric(df[name], errors="coerce")
-        for row in df.index[df[name].notna() & parsed.isna()]:
-            value = df.at[row, name]
-            problems.append(
-                Problem(
-                    shown,
-                    "not_a_number",
-                    _integer_problem(value)
-                    if col.type == "integer"
-                    else "此列应为数字，却填写了文字",
-                    row=int(row),
-                    column=name,
-                    value=value,
+        values: list[float | None] = []
+        for row, raw in df[name].items():
+            parsed = (
+                (numbers.empty() if col.required else None)
+                if pd.isna(raw)
+                else numbers.parse_number(
+                    raw,
+                    col.type,
+                    percent_ok=col.type == "percent"
+                    or (percent_ok is not None and bool(percent_ok.get(row, False))),
                 )
             )
-        if col.type == "integer":
-            frac = parsed.notna() & (parsed != parsed.round())
-            for row in df.index[frac]:
+            if parsed is not None and not parsed.ok:
                 problems.append(
                     Problem(
                         shown,
-                        "not_an_integer",
-                        "此列应为整数（计数），却填写了小数",
+                        parsed.rule,
+                        parsed.message,
                         row=int(row),
                         column=name,
-                        value=df.at[row, name],
+                        value=None if pd.isna(raw) else raw,
+                        hint=parsed.hint,
                     )
                 )
-            parsed = parsed.where(~frac)
-        out[name] = parsed
+            elif parsed is not None and parsed.habits:
+                problems.append(
+                    Problem(
+                        shown,
+                        "number_format",
+                        parsed.note(),
+                        row=int(row),
+                        column=name,
+                        value=raw,
+                        severity=parsed.severity,
+                        hint=f"请写作 {parsed.text}",
+                    )
+                )
+            values.append(parsed.value if parsed is not None else None)
+        out[name] = pd.array(values, dtype="Float64")
     return out, problems
 
 
 def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Problem]:
     key = [k for k in spec.key if k in df.columns] or list(df.columns)
-    dup = df[df.duplicated(subset=key, keep=False)]
+    keyed = df.dropna(subset=key)  # a row with an empty key cell is reported as such, once
+    dup = keyed[keyed.duplicated(subset=key, keep=False)]
     problems = []
     for _, group in dup.groupby(key, dropna=False, sort=False):
         rows = list(group.index)

@@ -15,6 +15,7 @@ from . import disclose, fmt, markup
 from .audit import report_findings
 from .compare import change
 from .dictionary import load_dictionary
+from .figures import awards_missing
 from .indicators import MISSING, compute, value_of
 from .narrative import PLACEHOLDER
 from .standards import check
@@ -202,9 +203,10 @@ def awards_summary(rep: Report) -> str:
             total = int(g["count"].sum())
             levels.append(f"{markup.esc(comp)}（{markup.esc(level)}）获奖 {total} 项：{prizes}")
         years.append(f"{y} 年，" + "；".join(levels))
+    missing = awards_missing(rep)  # the report year has none: say so, never a silent gap
     if not years:
-        return ""
-    return markup.para("学生参加技能大赛获奖情况：" + "。".join(years) + "。")
+        return markup.para(missing, cls="nb-missing-section") if missing else ""
+    return markup.para("学生参加技能大赛获奖情况：" + "。".join(years) + "。" + missing)
 
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -218,6 +220,10 @@ RULE_ZH = {
     "out_of_bounds": "不可能的取值",
     "implausible": "超出合理范围",
     "yoy_jump": "年度变化过大",
+    "parts_gap": "分项未覆盖总数",
+    "title_measure_missing": "表题所列指标缺列",
+    "repeated_header": "表头重复",
+    "source_table_inconsistent": "原文表格转录不一致",
 }
 
 
