@@ -161,19 +161,19 @@ def validate_2024(raw: Path):
             "facts.yaml",
             "graduates: {value: 1340,",
             "graduates: {value: .nan,",
-            "facts.yaml，第 65 行，列 graduates，值 nan：数值不能是 nan 或 inf",
+            "facts.yaml，第 70 行，列 graduates，值 nan：数值不能是 nan 或 inf",
         ),
         (
             "facts.yaml",
             "graduates: {value: 1340,",
             "graduates: {value: .inf,",
-            "facts.yaml，第 65 行，列 graduates，值 inf：数值不能是 nan 或 inf",
+            "facts.yaml，第 70 行，列 graduates，值 inf：数值不能是 nan 或 inf",
         ),
         (
             "facts.yaml",
             "graduates: {value: 1340,",
             'graduates: {value: "",',
-            "facts.yaml，第 65 行，列 graduates，值 ''：数值为空",
+            "facts.yaml，第 70 行，列 graduates，值 ''：数值为空",
         ),
         (
             "facts.yaml",
