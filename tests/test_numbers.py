@@ -199,3 +199,18 @@ def test_2024_funding_table_shows_the_2023_growth():
     text = visible(open_report("huichang", 2024).section("6.5.1"))
     row2023 = re.search(r"2023\s*18,364,936.10\s*(\S+?)2024", text)
     assert row2023 and row2023.group(1) == "-41.10"
+
+
+def test_published_policy_prints_the_printed_figure_in_the_placeholders_own_format(raw_copy):
+    # §6.5.2 writes {{ funding_per_student | num }} 元: the printed figure keeps that format
+    pub = raw_copy / "huichang" / "2024" / "published.csv"
+    pub.write_text(
+        pub.read_text(encoding="utf-8").replace(
+            "funding_per_student,6077.4,6077.4 元", "funding_per_student,6000.0,6000.0 元"
+        ),
+        encoding="utf-8",
+    )
+    text = visible(open_report("huichang", 2024, raw_copy, figures="published").section("6.5.2"))
+    assert "6000.0（学校填报值；按全日制在校生 3088 人复算为 6077.36 元/生） 元" in text
+    text = visible(open_report("huichang", 2024, raw_copy).section("6.5.2"))
+    assert "6077.36（原报告印为 6000.0 元；按全日制在校生 3088 人复算为 6077.36 元/生） 元" in text

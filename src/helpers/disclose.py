@@ -14,6 +14,7 @@ denominator) is never replaced by a printed number in either policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import fmt
@@ -22,6 +23,8 @@ from .indicators import COMPUTED, FACT, NOT_APPLICABLE, IndicatorValue
 from .load import SchoolYear
 
 RECOMPUTED, PUBLISHED = "recomputed", "published"
+# how a placeholder prints a value: (figure, value, decimals) → text
+Render = Callable[[IndicatorValue, float, int], str]
 POLICIES = (RECOMPUTED, PUBLISHED)
 
 
@@ -77,15 +80,19 @@ def shown(
     sy: SchoolYear,
     section: str | None = None,
     figures: str = RECOMPUTED,
-    text: str | None = None,
+    render: Render | None = None,
 ) -> Shown:
     """What the page shows for ``iv`` and the disclosures beside it.
 
     ``section`` is the section of the school's text the figure stands in (``1.1.1``), so that a
     fact stated differently there is disclosed there; None for tables, which disclose every
-    other value. ``text`` overrides the display text of the recomputed figure (e.g. in 万元).
+    other value. ``render`` prints a value another way than the figure's text (e.g. in 万元);
+    it prints the school's figure too when that is shown.
     """
-    base = text if text is not None else iv.text
+    if render is None or iv.not_applicable or iv.value is None:
+        base = iv.text
+    else:
+        base = render(iv, iv.value, iv.spec.decimals)
     if iv.status == FACT:
         fact = sy.facts.get(iv.id)
         notes = _fact_notes(fact, sy, section, iv.spec.unit) if fact is not None else []
@@ -100,10 +107,15 @@ def shown(
     assert iv.status == COMPUTED
     if figures == PUBLISHED:
         r = corrections[0]
-        own = fmt.with_unit(r["value"], iv.spec.unit, int(r["decimals"]))
+        value, decimals = float(r["value"]), int(r["decimals"])
+        own = (
+            render(iv, value, decimals)
+            if render is not None
+            else fmt.with_unit(value, iv.spec.unit, decimals)
+        )
         return Shown(
             own,
             (f"学校填报值；{iv.correction_reason()}",),
-            printed=(float(r["value"]), int(r["decimals"])),
+            printed=(value, decimals),
         )
     return Shown(base, (f"原报告印为 {printed}；{iv.correction_reason()}",))

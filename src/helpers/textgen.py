@@ -16,7 +16,7 @@ from .audit import report_findings
 from .compare import change
 from .dictionary import load_dictionary
 from .figures import awards_missing
-from .indicators import MISSING, compute, value_of
+from .indicators import MISSING, IndicatorValue, compute, value_of
 from .narrative import PLACEHOLDER
 from .standards import check
 
@@ -90,18 +90,7 @@ def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, 
         counts[1 if iv.missing else 0] += 1
         if iv.missing:
             return markup.num("", iv.derivation(), missing=True)
-        if iv.not_applicable:
-            text = iv.text
-        elif flt == "wan":
-            text = fmt.wan(iv.value, iv.spec.unit)
-            text = f"{iv.qualifier} {text}" if iv.qualifier else text
-        elif flt == "num":
-            text = fmt.number(iv.value, max(iv.spec.decimals, 0))
-        elif flt == "abs":
-            text = fmt.with_unit(abs(iv.value), iv.spec.unit, max(iv.spec.decimals, 0))
-        else:
-            text = iv.text
-        s = disclose.shown(iv, sy, section, rep.figures, text)
+        s = disclose.shown(iv, sy, section, rep.figures, _FILTERS.get(flt))
         why = iv.derivation() + "".join(f"（{n}）" for n in s.notes)
         # a difference taken between the two years' printed figures says so (like for like)
         notes = s.notes + ((iv.basis,) if iv.basis and flt != "change" else ())
@@ -109,6 +98,20 @@ def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, 
 
     out = PLACEHOLDER.sub(sub, html)
     return out, counts[0], counts[1]
+
+
+def _wan(iv: IndicatorValue, value: float, decimals: int) -> str:
+    text = fmt.wan(value, iv.spec.unit)
+    return f"{iv.qualifier} {text}" if iv.qualifier else text
+
+
+# How a placeholder's filter prints a value (the figure's own or, with figures="published",
+# the school's printed one); no filter: the figure's text with its unit.
+_FILTERS: dict[str | None, disclose.Render] = {
+    "wan": _wan,
+    "num": lambda iv, value, decimals: fmt.number(value, max(decimals, 0)),
+    "abs": lambda iv, value, decimals: fmt.with_unit(abs(value), iv.spec.unit, max(decimals, 0)),
+}
 
 
 _SEPARATORS = "，；"
