@@ -29,7 +29,7 @@ def year2024(raw_copy: Path) -> Path:
 def built_reports(tmp_path_factory) -> Path:
     """The bundled school's 2024 and 2023 reports, built once per test session (per worker:
     tests that use it share the xdist group ``browser``)."""
-    from helpers.build import build
+    from helpers.build.core import build
 
     out = tmp_path_factory.mktemp("reports")
     result = build(schools=["huichang"], years=[2024, 2023], out_dir=out, jobs=2)

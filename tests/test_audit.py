@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.audit import audit, findings_frame
-from helpers.load import load_school_year
+from helpers.indicators.audit import audit, findings_frame
+from helpers.ingest.load import load_school_year
 from tests.test_properties import make_sy
 
 
@@ -178,7 +178,7 @@ def test_title_measures_all_given_raise_nothing(raw_copy):
 
 
 def test_title_measures_are_a_list_not_a_phrase():
-    from helpers.source_tables import Column, SourceTable, missing_measures, title_measures
+    from helpers.ingest.source_tables import Column, SourceTable, missing_measures, title_measures
 
     assert title_measures("毕业生就业分布") == []  # one phrase: nothing to check
     assert title_measures("就业人数、就业率、对口就业率") == ["就业人数", "就业率", "对口就业率"]
@@ -247,7 +247,7 @@ def test_source_tables_match_the_seed():
     PDF text joined), under its table number."""
     import re
 
-    from helpers.source_tables import read
+    from helpers.ingest.source_tables import read
     from tests.conftest import SEED
 
     if not SEED.exists():
@@ -270,12 +270,13 @@ def test_every_audit_rule_has_a_chinese_label():
     import inspect
     import re
 
-    import helpers.audit
-    from helpers.textgen import RULE_ZH
+    import helpers.indicators.audit
+    from helpers.report.textgen import RULE_ZH
 
     rules = set(
         re.findall(
-            r'Finding\(\s*"(?:error|warning|info)",\s*"(\w+)"', inspect.getsource(helpers.audit)
+            r'Finding\(\s*"(?:error|warning|info)",\s*"(\w+)"',
+            inspect.getsource(helpers.indicators.audit),
         )
     )
     assert {"parts_gap", "title_measure_missing", "repeated_header"} <= rules
@@ -283,7 +284,7 @@ def test_every_audit_rule_has_a_chinese_label():
 
 
 def test_new_findings_reach_the_report_appendix():
-    from helpers.report import open_report
+    from helpers.report.api import open_report
 
     html = open_report("huichang", 2024).section("audit").html
     for label in ("分项未覆盖总数", "表题所列指标缺列", "表头重复"):

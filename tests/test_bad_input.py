@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers.errors import DataValidationError, SchoolNotFoundError
-from helpers.load import load_school_year
-from helpers.processed import process
+from helpers.ingest.load import load_school_year
+from helpers.ingest.processed import process
 
 
 def load_errors(raw: Path, year: int = 2024) -> DataValidationError:
@@ -308,9 +308,11 @@ def test_non_finite_fact_is_one_error(raw_copy, year2024, raw, rule, shown):
 
 
 def test_nan_land_area_is_rejected_before_the_audit(raw_copy, year2024, monkeypatch):
-    import helpers.audit
+    import helpers.indicators.audit
 
-    monkeypatch.setattr(helpers.audit, "audit", lambda sy: pytest.fail("audit saw the data"))
+    monkeypatch.setattr(
+        helpers.indicators.audit, "audit", lambda sy: pytest.fail("audit saw the data")
+    )
     facts = year2024 / "facts.yaml"
     edit(facts, "land_area_m2: {value: 154800,", "land_area_m2: {value: .nan,")
     (p,) = errors_of(load_errors(raw_copy))
@@ -334,14 +336,14 @@ def visible_text(html: str) -> str:
 
 
 def awards_values(sy) -> dict[str, float | None]:
-    from helpers.indicators import get
+    from helpers.indicators.evaluate import get
 
     ids = ("awards_national", "awards_provincial", "awards_city", "awards_total")
     return {i: get(sy, i).value for i in ids}
 
 
 def test_header_only_awards_is_none_reported_not_zero(raw_copy, year2024):
-    from helpers.report import open_report
+    from helpers.report.api import open_report
 
     (year2024 / "awards.csv").write_text(AWARDS_HEADER, encoding="utf-8")
     sy = load_school_year("huichang", 2024, data_dir=raw_copy)
@@ -378,7 +380,7 @@ def test_header_only_equals_absent_and_differs_from_zeros(raw_copy, year2024):
 
 
 def test_deleted_awards_report_says_the_year_has_no_awards_data(raw_copy, year2024):
-    from helpers.report import open_report
+    from helpers.report.api import open_report
 
     (year2024 / "awards.csv").unlink()
     html = open_report("huichang", 2024, raw_copy).section("1.2.5").html
@@ -394,7 +396,7 @@ def test_deleted_awards_report_says_the_year_has_no_awards_data(raw_copy, year20
 
 
 def test_year_with_awards_has_no_missing_note(raw_copy):
-    from helpers.report import open_report
+    from helpers.report.api import open_report
 
     text = visible_text(open_report("huichang", 2024, raw_copy).section("1.2.5").html)
     assert "未填报技能大赛获奖数据" not in text

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.build import build
-from helpers.pdf import BROWSER_FLAGS, PdfUnavailable, find_chromium, page_count, print_pdf
+from helpers.build.core import build
+from helpers.build.pdf import BROWSER_FLAGS, PdfUnavailable, find_chromium, page_count, print_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Issue 5: `nianbao build` — papermill really runs; incremental, safe, and clean HTML.
 
 Most tests use small fake chapter notebooks (fast kernels) and a private copy of the raw
-data; one test builds the real notebooks with the real ``helpers.outline.chapter_inputs``.
+data; one test builds the real notebooks with the real ``helpers.specs.outline.chapter_inputs``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-import helpers.build as build_mod
-from helpers.build import BuildError, build
+import helpers.build.core as build_mod
+from helpers.build.core import BuildError, build
 from helpers.cli import app
-from helpers.render import unmark_stale
+from helpers.report.render import unmark_stale
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -335,7 +335,7 @@ def index_entries(index: str) -> dict[str, str]:
 
 
 def test_beijing_time_of_a_kept_version():
-    from helpers.render import beijing_time, stale_text
+    from helpers.report.render import beijing_time, stale_text
 
     assert beijing_time("2026-12-01T02:32:59+00:00") == "2026年12月1日 10:32（北京时间）"
     assert beijing_time("2026-11-30T21:05:00-05:00") == "2026年12月1日 10:05（北京时间）"
@@ -465,12 +465,12 @@ def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
 
 
 def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatch):
-    import helpers.audit
-    from helpers.audit import Finding
+    import helpers.indicators.audit
+    from helpers.indicators.audit import Finding
 
-    real = helpers.audit.audit
+    real = helpers.indicators.audit.audit
     monkeypatch.setattr(
-        helpers.audit,
+        helpers.indicators.audit,
         "audit",
         lambda sy: [Finding("error", "out_of_bounds", "不可能的取值（测试）", sy.year), *real(sy)],
     )
@@ -640,12 +640,12 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
 
 
 def test_real_notebooks_rebuild_exactly_their_inputs(raw_copy, tmp_path):
-    """With the real notebooks and helpers.outline.chapter_inputs: changing one file
+    """With the real notebooks and helpers.specs.outline.chapter_inputs: changing one file
     re-executes exactly the chapters whose inputs include it."""
     try:
-        from helpers.outline import chapter_inputs
+        from helpers.specs.outline import chapter_inputs
     except ImportError:  # pragma: no cover - issue 4 not merged
-        pytest.skip("helpers.outline.chapter_inputs does not exist yet")
+        pytest.skip("helpers.specs.outline.chapter_inputs does not exist yet")
     nbs = ROOT / "notebooks"
     stems = [p.stem for p in sorted(nbs.glob("*.ipynb"))]
     if not stems:  # pragma: no cover

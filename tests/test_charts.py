@@ -24,7 +24,8 @@ import seaborn as sns
 from fontTools.ttLib import TTFont
 from matplotlib.figure import Figure
 
-from helpers import charts, fmt, fonts
+from helpers import fmt
+from helpers.report import charts, fonts
 
 ROOT = Path(__file__).resolve().parents[1]
 MISSING = re.compile(r"missing from font|Glyph \d+")

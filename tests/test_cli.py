@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers.cli import app
-from helpers.dictionary import render_markdown
+from helpers.specs.dictionary import render_markdown
 
 runner = CliRunner()
 

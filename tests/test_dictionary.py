@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers.dictionary import load_dictionary, render_markdown
-from helpers.indicators import registry
-from helpers.schemas import table_schema
+from helpers.indicators.evaluate import registry
+from helpers.ingest.schemas import table_schema
+from helpers.specs.dictionary import load_dictionary, render_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 

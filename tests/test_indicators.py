@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import compare, fmt
-from helpers.indicators import COMPUTED, MISSING, REPORTED, get, registry, value_of
-from helpers.load import load_school_year
+from helpers import fmt
+from helpers.indicators import compare
+from helpers.indicators.evaluate import COMPUTED, MISSING, REPORTED, get, registry, value_of
+from helpers.ingest.load import load_school_year
 
 
 @pytest.fixture(scope="module")

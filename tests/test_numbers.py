@@ -1,6 +1,6 @@
 """Issue 10: every number a reviewer reads is right, and says so where it differs from what the
 school printed (disclosure in place, like-for-like comparisons, zero vs missing vs 不适用,
-chained years). Rendered in-process with helpers.report (no kernel), from fixture copies."""
+chained years). Rendered in-process with helpers.report.api (no kernel), from fixture copies."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from helpers import audit, indicators
-from helpers.compare import change
-from helpers.load import load_school_year
-from helpers.report import open_report
+from helpers.indicators import audit
+from helpers.indicators import evaluate as indicators
+from helpers.indicators.compare import change
+from helpers.ingest.load import load_school_year
+from helpers.report.api import open_report
 
 
 class _Text(HTMLParser):

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import fmt
-from helpers.facts import Fact, Observation
-from helpers.indicators import compute, registry
-from helpers.load import SchoolYear
+from helpers.indicators.evaluate import compute, registry
+from helpers.ingest.facts import Fact, Observation
+from helpers.ingest.load import SchoolYear
 
 counts = st.integers(min_value=0, max_value=20000)
 
@@ -105,7 +105,7 @@ formula_specs = [
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(formula_specs), st.data())
 def test_missing_inputs_give_missing_results_not_errors(spec, data):
-    from helpers.dictionary import load_dictionary
+    from helpers.specs.dictionary import load_dictionary
 
     facts = load_dictionary().facts
     leaves = set()

@@ -12,9 +12,9 @@ import re
 
 import pandas as pd
 
-from helpers import markup, textgen
-from helpers.processed import process
-from helpers.report import open_report
+from helpers.ingest.processed import process
+from helpers.report import markup, textgen
+from helpers.report.api import open_report
 from tests.test_bad_input import append, edit, load_errors, only
 
 PNG = base64.b64decode(

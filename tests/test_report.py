@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers.report import open_report
+from helpers.report.api import open_report
 
 
 def test_case_text_is_escaped(raw_copy):

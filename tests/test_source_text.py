@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.audit import report_findings
-from helpers.report import open_report
+from helpers.indicators.audit import report_findings
+from helpers.report.api import open_report
 from tests.conftest import SEED
 from tests.report_text import blocks, prose
 from tests.seed_text import units

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import paths
+from helpers import paths
 
 app = typer.Typer(
     name="nianbao",
@@ -47,7 +47,7 @@ DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="原始数据�
 
 
 class Figures(StrEnum):
-    """The disclosure policy of helpers.disclose (kept here so the CLI loads no pandas)."""
+    """The disclosure policy of helpers.indicators.disclose (kept here so the CLI loads no pandas)."""
 
     recomputed = "recomputed"
     published = "published"
@@ -61,7 +61,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _targets(
     school: list[str] | None, year: list[int] | None, data_dir: Path | None
 ) -> list[tuple[str, int]]:
-    from .build import BuildError, resolve_targets
+    from helpers.build.core import BuildError, resolve_targets
 
     try:
         return resolve_targets(school, year, data_dir)
@@ -233,8 +233,8 @@ def build(
     ] = False,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
-    from .build import BuildError
-    from .build import build as run_build
+    from helpers.build.core import BuildError
+    from helpers.build.core import build as run_build
 
     try:
         with _Progress() as progress:
@@ -268,7 +268,7 @@ def build(
 
 
 def _print_pdfs(result) -> None:
-    from .pdf import PdfUnavailable, page_count, print_pdf
+    from helpers.build.pdf import PdfUnavailable, page_count, print_pdf
 
     for sy in result.school_years:
         if sy.withheld:  # strict mode wrote no new report.html
@@ -300,9 +300,9 @@ def _findings_table(rows: list[tuple[str, str, str]], title: str) -> Table:
 @app.command()
 def validate(school: SchoolOpt = None, year: YearOpt = None, data_dir: DataOpt = None) -> None:
     """校验并审核数据，列出发现的问题（有错误时退出码非零）。"""
-    from .audit import report_findings as run_audit
-    from .errors import DataValidationError
-    from .load import load_school_year
+    from helpers.errors import DataValidationError
+    from helpers.indicators.audit import report_findings as run_audit
+    from helpers.ingest.load import load_school_year
 
     code = 0
     for s, y in _targets(school, year, data_dir):
@@ -359,8 +359,8 @@ def process(
     ] = None,
 ) -> None:
     """把校验后的数据写成 data/processed/<学校>/<年度>/*.parquet。"""
-    from .errors import DataValidationError
-    from .processed import process as run_process
+    from helpers.errors import DataValidationError
+    from helpers.ingest.processed import process as run_process
 
     for s, y in _targets(school, year, data_dir):
         try:
@@ -380,8 +380,8 @@ def dictionary(
     ] = None,
 ) -> None:
     """由 specs/fields.yaml 生成数据字典 docs/data-dictionary.md。"""
-    from .atomic import write_text
-    from .dictionary import render_markdown
+    from helpers.atomic import write_text
+    from helpers.specs.dictionary import render_markdown
 
     target = output or paths.repo_root() / "docs" / "data-dictionary.md"
     text = render_markdown()
@@ -406,7 +406,7 @@ def clean(
     out: Annotated[Path | None, typer.Option("--out", help="报告目录；默认：reports")] = None,
 ) -> None:
     """删除生成的报告目录（含构建缓存）。"""
-    from .build import LOCK_FILE, default_out_dir
+    from helpers.build.core import LOCK_FILE, default_out_dir
 
     target = (out or default_out_dir()).resolve()
     removed = []

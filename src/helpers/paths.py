@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import SchoolNotFoundError
+from helpers.errors import SchoolNotFoundError
 
 SCHOOL_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

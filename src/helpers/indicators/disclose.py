@@ -4,7 +4,7 @@ The report prints figures recomputed from the raw counts by one definition. Wher
 own report printed a different figure for the same thing, the reader is told at that spot —
 ``13585.49 元/生（原报告印为 11894.66 元/生；按全日制在校生 3088 人复算）`` — in text, and
 by a numbered note under a table. The same texts go into the tooltip; the 数据核验 appendix
-keeps the full list (helpers.audit).
+keeps the full list (helpers.indicators.audit).
 
 Policy (``figures``): ``recomputed`` (default) shows the recomputed figure and discloses the
 printed one; ``published`` shows the school's printed figure, flagged as such, and discloses
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import fmt
-from .facts import Fact
-from .indicators import COMPUTED, FACT, NOT_APPLICABLE, IndicatorValue
-from .load import SchoolYear
+from helpers import fmt
+from helpers.indicators.evaluate import COMPUTED, FACT, NOT_APPLICABLE, IndicatorValue
+from helpers.ingest.facts import Fact
+from helpers.ingest.load import SchoolYear
 
 RECOMPUTED, PUBLISHED = "recomputed", "published"
 # how a placeholder prints a value: (figure, value, decimals) → text

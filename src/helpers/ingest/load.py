@@ -16,15 +16,15 @@ from typing import Any
 
 import pandas as pd
 
-from . import paths
-from .checks import failed_parts
-from .dictionary import load_dictionary
-from .errors import Problem, raise_if_errors
-from .facts import Fact, Observation, parse_observations, resolve
-from .narrative import Narrative, load_narratives
-from .numbers import parse_number
-from .readers import read_csv, read_yaml, rel
-from .schemas import validate_table
+from helpers import paths
+from helpers.errors import Problem, raise_if_errors
+from helpers.ingest.checks import failed_parts
+from helpers.ingest.facts import Fact, Observation, parse_observations, resolve
+from helpers.ingest.narrative import Narrative, load_narratives
+from helpers.ingest.numbers import parse_number
+from helpers.ingest.readers import read_csv, read_yaml, rel
+from helpers.ingest.schemas import validate_table
+from helpers.specs.dictionary import load_dictionary
 
 REQUIRED_FILES = ("meta.yaml", "facts.yaml")
 KNOWN_EXTRA = {"text", "README.md", "NOTES.md", ".gitkeep"}
@@ -237,7 +237,7 @@ def load_school_year(
 
 
 def _unknown_published(published: pd.DataFrame, shown: str) -> list[Problem]:
-    from .indicators import registry  # late: indicators builds on this module
+    from helpers.indicators.evaluate import registry  # late: indicators builds on this module
 
     known = registry().indicators
     return [
@@ -271,7 +271,7 @@ def _empty_table(shown: str, label: str) -> Problem:
 
 def _percent_rows(df: pd.DataFrame) -> pd.Series:
     """Rows of published.csv whose indicator is a percentage: their value may carry a % sign."""
-    from .indicators import registry  # late: indicators builds on this module
+    from helpers.indicators.evaluate import registry  # late: indicators builds on this module
 
     known = registry().indicators
     if "indicator" not in df:

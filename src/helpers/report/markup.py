@@ -12,7 +12,7 @@ import re
 from html import escape
 from pathlib import Path
 
-from . import fmt
+from helpers import fmt
 
 
 def esc(text: object) -> str:

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .atomic import atomic_path
+from helpers.atomic import atomic_path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Chromium as root on a closed network: no sandbox, no background connections

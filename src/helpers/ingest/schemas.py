@@ -17,9 +17,9 @@ with warnings.catch_warnings():
     import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from . import numbers
-from .dictionary import FieldSpec, TableSpec
-from .errors import Problem
+from helpers.errors import Problem
+from helpers.ingest import numbers
+from helpers.specs.dictionary import FieldSpec, TableSpec
 
 _DTYPES = {"integer": "Int64", "number": "Float64", "percent": "Float64", "decimal": "Float64"}
 
@@ -147,7 +147,7 @@ def validate_table(
 def _to_numbers(
     df: pd.DataFrame, spec: TableSpec, shown: str, percent_ok: pd.Series | None
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse numeric columns cell by cell (helpers.numbers): Excel habits are normalised with a
+    """Parse numeric columns cell by cell (helpers.ingest.numbers): Excel habits are normalised with a
     note, anything else (text, nan, an empty required number) is reported, never NaN'd."""
     problems: list[Problem] = []
     out = df.copy()

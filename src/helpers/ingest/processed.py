@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
-from .atomic import atomic_dir
-from .dictionary import load_dictionary
-from .indicators import indicator_frame
-from .load import SchoolYear, load_school_year
+from helpers import paths
+from helpers.atomic import atomic_dir
+from helpers.indicators.evaluate import indicator_frame
+from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.specs.dictionary import load_dictionary
 
 
 def facts_frame(sy: SchoolYear) -> pd.DataFrame:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from . import disclose, fmt, markup
-from .audit import report_findings
-from .compare import change
-from .dictionary import load_dictionary
-from .figures import awards_missing
-from .indicators import MISSING, IndicatorValue, compute, value_of
-from .narrative import PLACEHOLDER
-from .standards import check
+from helpers import fmt
+from helpers.indicators import disclose
+from helpers.indicators.audit import report_findings
+from helpers.indicators.compare import change
+from helpers.indicators.evaluate import MISSING, IndicatorValue, compute, value_of
+from helpers.indicators.standards import check
+from helpers.ingest.narrative import PLACEHOLDER
+from helpers.report import markup
+from helpers.report.figures import awards_missing
+from helpers.specs.dictionary import load_dictionary
 
 if TYPE_CHECKING:
-    from .report import Report
+    from helpers.report.api import Report
 
 
 def other_year(name: str, year: int) -> int | None:
@@ -39,7 +41,7 @@ def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, 
     """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing).
 
     ``section`` is the report section the text stands in: a figure the school printed
-    differently there is disclosed beside it (helpers.disclose).
+    differently there is disclosed beside it (helpers.indicators.disclose).
     """
     counts = [0, 0]
 

@@ -19,11 +19,15 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import charts, disclose, markup, narrative, outline, paths, textgen
-from .figures import FIGURES, png
-from .load import SchoolYear, load_school_year
-from .narrative import PLACEHOLDER
-from .tables import TABLES, appendix_layouts, appendix_table
+from helpers import paths
+from helpers.indicators import disclose
+from helpers.ingest import narrative
+from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.ingest.narrative import PLACEHOLDER
+from helpers.report import charts, markup, textgen
+from helpers.report.figures import FIGURES, png
+from helpers.report.tables import TABLES, appendix_layouts, appendix_table
+from helpers.specs import outline
 
 _IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)" ?/?>')
 _IMAGE_PARA = re.compile(r'<p>\s*(?:<img src="[^"]*" alt="[^"]*" ?/?>\s*)+</p>')
@@ -261,7 +265,7 @@ def open_report(
 
     ``figures``: ``recomputed`` (default) prints figures recomputed from the raw counts and
     discloses where the school printed others; ``published`` prints the school's figures,
-    flagged, with the recomputed ones beside them (helpers.disclose).
+    flagged, with the recomputed ones beside them (helpers.indicators.disclose).
     """
     paths.check_school_id(school_id)
     if year is None:

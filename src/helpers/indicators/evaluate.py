@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import expr, fmt
-from .dictionary import SPECS, load_dictionary
-from .load import SchoolYear
+from helpers import fmt
+from helpers.ingest.load import SchoolYear
+from helpers.specs import expr
+from helpers.specs.dictionary import SPECS, load_dictionary
 
 COMPUTED, REPORTED, MISSING, FACT = "computed", "reported", "missing", "fact"
 NOT_APPLICABLE = "not_applicable"

@@ -19,11 +19,11 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from . import numbers
-from .dictionary import Dictionary, FieldSpec
-from .errors import Problem
-from .numbers import Parsed
-from .readers import YamlDoc
+from helpers.errors import Problem
+from helpers.ingest import numbers
+from helpers.ingest.numbers import Parsed
+from helpers.ingest.readers import YamlDoc
+from helpers.specs.dictionary import Dictionary, FieldSpec
 
 OBS_KEYS = {"value", "source", "period", "qualifier", "use", "doc", "note"}
 QUALIFIERS = {"约", "超过", "不足", "以上"}

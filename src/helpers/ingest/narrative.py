@@ -3,7 +3,7 @@
 ``data/raw/<school>/<year>/text/*.md`` each start with ``section``, ``title``, ``kind``
 (preface | section | case | challenge) and ``order`` (plus ``case`` / ``challenge`` numbers).
 Prose is rendered with raw HTML disabled, so a case that contains ``<script>`` shows as text;
-``{{ id }}`` placeholders are replaced by figures afterwards (see :mod:`helpers.textgen`).
+``{{ id }}`` placeholders are replaced by figures afterwards (see :mod:`helpers.report.textgen`).
 
 Besides facts and indicators, a placeholder may name ``prev.<id>`` (the previous year's
 value), ``y2021.<id>`` (the value of that year) or ``table.<id>`` / ``figure.<id>`` (the report's 表N / 图N of that block). A paragraph
@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import yaml
 from markdown_it import MarkdownIt
 
-from .errors import Problem
+from helpers.errors import Problem
 
 KINDS = {"preface", "section", "case", "challenge"}
 EMBED_KINDS = ("table", "figure")
@@ -166,7 +166,7 @@ def parse_file(
 @lru_cache(maxsize=1)
 def _blocks() -> dict[str, dict[str, set[str]]]:
     """Per kind (table / figure): each block id of specs/report.yaml → the sections showing it."""
-    from .outline import outline
+    from helpers.specs.outline import outline
 
     out: dict[str, dict[str, set[str]]] = {k: {} for k in EMBED_KINDS}
     for c in outline():
@@ -219,8 +219,8 @@ def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
 
 
 def _known_placeholder(name: str) -> bool:
-    from .dictionary import load_dictionary
-    from .indicators import registry
+    from helpers.indicators.evaluate import registry
+    from helpers.specs.dictionary import load_dictionary
 
     kind, _, ident = name.partition(".")
     if kind in EMBED_KINDS and ident:

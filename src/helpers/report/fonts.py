@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[1] / "fonts"
 FONT_FILE = FONT_DIR / "NotoSansSC-nianbao-subset.otf"
 # The family name in the font's name table (kept from the original; see fonts/README.md).
 FONT_FAMILY = "Noto Sans CJK SC"

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from . import paths
-from .dictionary import SPECS
-from .narrative import PLACEHOLDER
+from helpers import paths
+from helpers.ingest.narrative import PLACEHOLDER
+from helpers.specs.dictionary import SPECS
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
 @lru_cache(maxsize=16)
 def _narratives(folder: Path, signature: tuple) -> tuple:
     """The year's narrative files, parsed once per build for all chapters (keyed by signature)."""
-    from .narrative import load_narratives
+    from helpers.ingest.narrative import load_narratives
 
     return tuple(load_narratives(folder, str, check=False)[0])
 

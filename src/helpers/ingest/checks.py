@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from . import expr
-from .dictionary import Check, load_dictionary
+from helpers.specs import expr
+from helpers.specs.dictionary import Check, load_dictionary
 
 Lookup = Callable[[str], float | None]
 

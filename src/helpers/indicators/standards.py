@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .indicators import IndicatorValue, registry, value_of
-from .load import SchoolYear
+from helpers.indicators.evaluate import IndicatorValue, registry, value_of
+from helpers.ingest.load import SchoolYear
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter
 
-from .atomic import atomic_path
-from .fmt import round_half_up
-from .fonts import register_cjk_font
+from helpers.atomic import atomic_path
+from helpers.fmt import round_half_up
+from helpers.report.fonts import register_cjk_font
 
 FIGSIZE: tuple[float, float] = (7.5, 4.0)  # inches; ~825 x 440 px at 110 dpi
 PALETTE = "deep"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import fmt
-from .indicators import IndicatorValue, comparable_pair, value_of
-from .load import SchoolYear
+from helpers import fmt
+from helpers.indicators.evaluate import IndicatorValue, comparable_pair, value_of
+from helpers.ingest.load import SchoolYear
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from . import disclose, fmt, markup
-from .compare import change
-from .dictionary import SPECS
-from .indicators import IndicatorValue, value_of
-from .standards import check
+from helpers import fmt
+from helpers.indicators import disclose
+from helpers.indicators.compare import change
+from helpers.indicators.evaluate import IndicatorValue, value_of
+from helpers.indicators.standards import check
+from helpers.report import markup
+from helpers.specs.dictionary import SPECS
 
 if TYPE_CHECKING:
-    from .report import Report
+    from helpers.report.api import Report
 
 SATISFACTION_ITEMS = [
     "satisfaction_overall_pct",
@@ -41,7 +43,7 @@ def cell(
     """A table cell: the number (thousands separators, no unit) with its derivation.
 
     ``printed`` (value, decimals) shows the school's printed figure instead (policy
-    ``published`` of helpers.disclose).
+    ``published`` of helpers.indicators.disclose).
     """
     if iv.missing:
         return markup.num("", iv.derivation(), missing=True)

@@ -1,4 +1,4 @@
-"""The report's charts, each drawn from the data by one function (seaborn via helpers.charts).
+"""The report's charts, each drawn from the data by one function (seaborn via helpers.report.charts).
 
 Each figure says whether the school-year has data for it (``available``) so that numbering
 图N is known before anything is drawn, and a chapter never draws an empty chart.
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import charts
-from .indicators import value_of
+from helpers.indicators.evaluate import value_of
+from helpers.report import charts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .report import Report
+    from helpers.report.api import Report
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _dual(rep: Report) -> pd.DataFrame:
 
 
 def _satisfaction(rep: Report) -> pd.DataFrame:
-    from .tables import SATISFACTION_ITEMS
+    from helpers.report.tables import SATISFACTION_ITEMS
 
     rows = []
     for y, sy in rep.years_upto(2).items():

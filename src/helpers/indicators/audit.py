@@ -32,13 +32,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import expr, fmt
-from . import source_tables as st
-from .checks import breakdown_gaps, failed_parts
-from .compare import change
-from .dictionary import SPECS, load_dictionary
-from .indicators import COMPUTED, NOT_APPLICABLE, evaluator, label, registry, rounding_tolerance
-from .load import SchoolYear
+from helpers import fmt
+from helpers.indicators.compare import change
+from helpers.indicators.evaluate import (
+    COMPUTED,
+    NOT_APPLICABLE,
+    evaluator,
+    label,
+    registry,
+    rounding_tolerance,
+)
+from helpers.ingest import source_tables as st
+from helpers.ingest.checks import breakdown_gaps, failed_parts
+from helpers.ingest.load import SchoolYear
+from helpers.specs import expr
+from helpers.specs.dictionary import SPECS, load_dictionary
 
 SEVERITIES = ("error", "warning", "info")
 DENOMINATOR = "students_full_time"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-SPECS = Path(__file__).with_name("specs")
+SPECS = Path(__file__).resolve().parent
 TYPES = {"integer", "number", "percent", "decimal", "text", "category"}
 
 

@@ -2,15 +2,15 @@
 
 :func:`build` is what ``nianbao build`` runs. For each school-year it
 
-1. works out which chapters are stale: a chapter's key (see :mod:`helpers.manifest`) hashes
+1. works out which chapters are stale: a chapter's key (see :mod:`helpers.build.manifest`) hashes
    its notebook's content, the helpers' code, the raw files it reads
-   (``helpers.outline.chapter_inputs``), the parameters and the package versions; a chapter
+   (``helpers.specs.outline.chapter_inputs``), the parameters and the package versions; a chapter
    whose key, executed notebook and HTML are all in place is skipped;
-2. validates and audits the data (``helpers.load`` / ``helpers.audit``) unless the same raw
+2. validates and audits the data (``helpers.ingest.load`` / ``helpers.indicators.audit``) unless the same raw
    files were validated with the same code before (the result is cached);
 3. executes the stale chapters with papermill in a pool of worker processes, each holding
    one warm Jupyter kernel that is reset between notebooks (see ``_KERNEL_PRELUDE``), and
-   renders each to HTML (:mod:`helpers.render`);
+   renders each to HTML (:mod:`helpers.report.render`);
 4. writes ``index.html``, the one-file ``report.html`` and ``manifest.json`` when a chapter
    changed or one of them is missing.
 
@@ -23,7 +23,7 @@ Every file is written under a temporary name and renamed into place. A failing c
 keeps its previous HTML, marked as such: ``.build/<chapter>.failed.json`` records the failure
 until the chapter builds again (or its last good inputs are back), and while it is there the
 chapter's page, its section of ``report.html`` and its entry in ``index.html`` say which
-earlier version is shown (:func:`helpers.render.mark_stale`). With ``strict=True``
+earlier version is shown (:func:`helpers.report.render.mark_stale`). With ``strict=True``
 (``nianbao build --strict``) such a school-year's ``index.html``, ``report.html`` and
 ``manifest.json`` are not written at all. Ctrl-C / SIGTERM stops the workers and their
 kernels and leaves no partial file behind.
@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import manifest as mf
-from . import paths
+from helpers.build import manifest as mf
+from helpers import paths
 
 CACHE_DIR = ".build"
 LOCK_FILE = ".nianbao.lock"
@@ -70,7 +70,7 @@ WARM_MODULES = (
     "yaml",
     "IPython.display",
 )
-WARM_SKIP = ("build", "cli", "manifest", "render")  # build machinery, not used by notebooks
+WARM_SKIP = ("build", "cli")  # build machinery, not used by notebooks
 
 Event = Callable[[str, dict[str, Any]], None]
 
@@ -115,7 +115,7 @@ class StaleChapter:
     @property
     def text(self) -> str:
         """What the summary says about it (the same words as the pages)."""
-        from .render import stale_text
+        from helpers.report.render import stale_text
 
         return stale_text(self.kept_since) if self.kept else "最新构建失败，报告中没有本章"
 
@@ -194,7 +194,7 @@ def resolve_targets(
 
     Raises BuildError naming the schools (or years) that exist when one is unknown.
     """
-    from .errors import SchoolNotFoundError
+    from helpers.errors import SchoolNotFoundError
 
     known = paths.list_schools(data_dir)
     chosen = list(dict.fromkeys(schools or known))
@@ -314,10 +314,10 @@ def _fallback_inputs(school_id: str, year: int, data_dir: Path) -> list[Path]:
 
 
 def chapter_inputs(chapter: str, school_id: str, year: int, data_dir: Path) -> list[Path]:
-    """The raw files a chapter reads: ``helpers.outline.chapter_inputs`` when it knows the
+    """The raw files a chapter reads: ``helpers.specs.outline.chapter_inputs`` when it knows the
     chapter, else (conservatively) everything of the year and the year before + school.yaml."""
     try:
-        from .outline import chapter_inputs as outline_inputs
+        from helpers.specs.outline import chapter_inputs as outline_inputs
     except ImportError:
         return _fallback_inputs(school_id, year, data_dir)
     try:
@@ -441,9 +441,9 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
     if cached and cached.get("key") == plan.validation_key:
         return cached
     on_event("phase", {"text": f"校验数据 {plan.school_id} {plan.year}"})
-    from .audit import report_findings
-    from .errors import DataValidationError
-    from .load import load_school_year
+    from helpers.indicators.audit import report_findings
+    from helpers.errors import DataValidationError
+    from helpers.ingest.load import load_school_year
 
     try:
         sy = load_school_year(plan.school_id, plan.year, data_dir)
@@ -457,7 +457,7 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
     ]
     if data_dir.name == "raw":  # the repository layout: data/raw → data/processed
         try:
-            from .processed import write_processed
+            from helpers.ingest.processed import write_processed
 
             write_processed(sy, data_dir.parent / "processed")
         except Exception as e:  # processed tables are a by-product; never stop a build
@@ -532,8 +532,9 @@ def _stale_chapters(plan: _Plan) -> list[StaleChapter]:
 def _write_pages(
     plan: _Plan, env: dict[str, Any], data_dir: Path, stale: Sequence[StaleChapter] = ()
 ) -> None:
-    from . import __version__, render
-    from .outline import report_title
+    from helpers import __version__
+    from helpers.report import render
+    from helpers.specs.outline import report_title
 
     records = {c.stem: mf.read_json(plan.cache / f"{c.stem}.json") for c in plan.chapters}
     failed = {c.chapter: c for c in stale}
@@ -711,7 +712,7 @@ def build(
     chapter runs when the arguments or the data are wrong, KeyboardInterrupt when stopped.
 
     ``kernel_reuse=False`` runs every chapter in a new kernel (the reference behaviour);
-    ``figures`` is the disclosure policy (helpers.disclose: ``recomputed`` | ``published``);
+    ``figures`` is the disclosure policy (helpers.indicators.disclose: ``recomputed`` | ``published``);
     ``on_event(kind, info)`` receives "plan", "phase", "chapter_start" and "chapter_done".
     ``strict=True`` writes no index/report/manifest for a school-year with a chapter whose
     latest build failed (``SchoolYearResult.withheld`` says why; the old files stay).
@@ -720,7 +721,7 @@ def build(
     must do so under ``if __name__ == "__main__":``.
     """
     t0 = time.monotonic()
-    if figures not in ("recomputed", "published"):  # helpers.disclose.POLICIES
+    if figures not in ("recomputed", "published"):  # helpers.indicators.disclose.POLICIES
         raise BuildError(f"figures 应为 recomputed 或 published，而不是 {figures!r}")
     emit: Event = on_event or (lambda kind, info: None)
     data = paths.raw_root(data_dir)
@@ -782,7 +783,7 @@ def build(
 
 def _write_overview(out: Path) -> None:
     """``reports/index.html``: every school-year report built so far (for a bureau)."""
-    from . import render
+    from helpers.report import render
 
     entries = []
     for manifest_path in sorted(out.glob("*/*/manifest.json")):
@@ -1395,10 +1396,10 @@ def _engine() -> Any:
 
 def _chapter_title(stem: str, nb: Any) -> str:
     """The outline's heading for the chapter, else the notebook's first heading, else stem."""
-    from . import render
+    from helpers.report import render
 
     try:
-        from .outline import chapter
+        from helpers.specs.outline import chapter
 
         return str(chapter(stem).heading)
     except Exception:  # no outline (yet), or a notebook the outline does not list
@@ -1476,7 +1477,7 @@ class _Runner:
         import nbformat  # noqa: F401
         import papermill  # noqa: F401
 
-        from . import render
+        from helpers.report import render
 
         _engine()
         render._exporter(render.template_name())
@@ -1511,7 +1512,7 @@ class _Runner:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
-        from . import render
+        from helpers.report import render
 
         t0 = time.monotonic()
         folder = Path(task["folder"])

@@ -31,12 +31,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .fonts import FONT_FAMILY, FONT_FILE
-from .outline import report_title
+from helpers.report.fonts import FONT_FAMILY, FONT_FILE
+from helpers.specs.outline import report_title
 
 TEMPLATE = "lab"
 CUSTOM_TEMPLATE = "nianbao"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 REMOVE_TAGS = ("injected-parameters", "parameters", "papermill-error-cell-tag")
 FONT_ASSET = f"assets/{FONT_FILE.name}"
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .errors import Problem
+from helpers.errors import Problem
 
 BOM = b"\xef\xbb\xbf"
 
