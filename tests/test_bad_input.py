@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers.errors import DataValidationError, SchoolNotFoundError
+from helpers.indicators.processed import process
 from helpers.ingest.load import load_school_year
-from helpers.ingest.processed import process
 
 
 def load_errors(raw: Path, year: int = 2024) -> DataValidationError:

@@ -1,7 +1,7 @@
 """Issue 5: `nianbao build` — papermill really runs; incremental, safe, and clean HTML.
 
 Most tests use small fake chapter notebooks (fast kernels) and a private copy of the raw
-data; one test builds the real notebooks with the real ``helpers.specs.outline.chapter_inputs``.
+data; one test builds the real notebooks with the real ``helpers.build.inputs.chapter_inputs``.
 """
 
 from __future__ import annotations
@@ -640,12 +640,12 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
 
 
 def test_real_notebooks_rebuild_exactly_their_inputs(raw_copy, tmp_path):
-    """With the real notebooks and helpers.specs.outline.chapter_inputs: changing one file
+    """With the real notebooks and helpers.build.inputs.chapter_inputs: changing one file
     re-executes exactly the chapters whose inputs include it."""
     try:
-        from helpers.specs.outline import chapter_inputs
+        from helpers.build.inputs import chapter_inputs
     except ImportError:  # pragma: no cover - issue 4 not merged
-        pytest.skip("helpers.specs.outline.chapter_inputs does not exist yet")
+        pytest.skip("helpers.build.inputs.chapter_inputs does not exist yet")
     nbs = ROOT / "notebooks"
     stems = [p.stem for p in sorted(nbs.glob("*.ipynb"))]
     if not stems:  # pragma: no cover

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from helpers import paths
+from helpers.indicators.processed import process
 from helpers.ingest.load import load_school_year
-from helpers.ingest.processed import process
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from helpers.ingest.processed import process
+from helpers.indicators.processed import process
 from helpers.report import markup, textgen
 from helpers.report.api import open_report
 from tests.test_bad_input import append, edit, load_errors, only

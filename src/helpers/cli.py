@@ -360,7 +360,7 @@ def process(
 ) -> None:
     """把校验后的数据写成 data/processed/<学校>/<年度>/*.parquet。"""
     from helpers.errors import DataValidationError
-    from helpers.ingest.processed import process as run_process
+    from helpers.indicators.processed import process as run_process
 
     for s, y in _targets(school, year, data_dir):
         try:

@@ -4,7 +4,7 @@
 
 1. works out which chapters are stale: a chapter's key (see :mod:`helpers.build.manifest`) hashes
    its notebook's content, the helpers' code, the raw files it reads
-   (``helpers.specs.outline.chapter_inputs``), the parameters and the package versions; a chapter
+   (``helpers.build.inputs.chapter_inputs``), the parameters and the package versions; a chapter
    whose key, executed notebook and HTML are all in place is skipped;
 2. validates and audits the data (``helpers.ingest.load`` / ``helpers.indicators.audit``) unless the same raw
    files were validated with the same code before (the result is cached);
@@ -314,10 +314,10 @@ def _fallback_inputs(school_id: str, year: int, data_dir: Path) -> list[Path]:
 
 
 def chapter_inputs(chapter: str, school_id: str, year: int, data_dir: Path) -> list[Path]:
-    """The raw files a chapter reads: ``helpers.specs.outline.chapter_inputs`` when it knows the
+    """The raw files a chapter reads: ``helpers.build.inputs.chapter_inputs`` when it knows the
     chapter, else (conservatively) everything of the year and the year before + school.yaml."""
     try:
-        from helpers.specs.outline import chapter_inputs as outline_inputs
+        from helpers.build.inputs import chapter_inputs as outline_inputs
     except ImportError:
         return _fallback_inputs(school_id, year, data_dir)
     try:
@@ -457,9 +457,9 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
     ]
     if data_dir.name == "raw":  # the repository layout: data/raw → data/processed
         try:
-            from helpers.ingest.processed import write_processed
+            from helpers.indicators.processed import write
 
-            write_processed(sy, data_dir.parent / "processed")
+            write(sy, data_dir.parent / "processed")
         except Exception as e:  # processed tables are a by-product; never stop a build
             warnings.append(f"未能写出 data/processed：{type(e).__name__}: {e}")
     record = {

@@ -8,7 +8,7 @@ Hashes are sha256 of file *contents* (never file times). A chapter's key combine
 - its notebook: cell types, sources and tags only (outputs, execution counts and metadata
   ignored, so opening and saving a notebook in Jupyter does not trigger a rebuild);
 - the code: every file under ``src/helpers`` (modules, specs/*.yaml, templates, fonts);
-- its data: the raw files ``helpers.specs.outline.chapter_inputs`` names for it;
+- its data: the raw files ``helpers.build.inputs.chapter_inputs`` names for it;
 - the parameters (school id, year, absolute data folder);
 - the versions of the packages that shape the output, and the Python version.
 """

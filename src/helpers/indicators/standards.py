@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.indicators.evaluate import IndicatorValue, registry, value_of
+from helpers.indicators.evaluate import IndicatorValue, value_of
 from helpers.ingest.load import SchoolYear
+from helpers.specs.registry import registry
 
 
 @dataclass(frozen=True)

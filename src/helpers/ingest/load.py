@@ -237,7 +237,7 @@ def load_school_year(
 
 
 def _unknown_published(published: pd.DataFrame, shown: str) -> list[Problem]:
-    from helpers.indicators.evaluate import registry  # late: indicators builds on this module
+    from helpers.specs.registry import registry
 
     known = registry().indicators
     return [
@@ -271,7 +271,7 @@ def _empty_table(shown: str, label: str) -> Problem:
 
 def _percent_rows(df: pd.DataFrame) -> pd.Series:
     """Rows of published.csv whose indicator is a percentage: their value may carry a % sign."""
-    from helpers.indicators.evaluate import registry  # late: indicators builds on this module
+    from helpers.specs.registry import registry
 
     known = registry().indicators
     if "indicator" not in df:

@@ -219,8 +219,8 @@ def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
 
 
 def _known_placeholder(name: str) -> bool:
-    from helpers.indicators.evaluate import registry
     from helpers.specs.dictionary import load_dictionary
+    from helpers.specs.registry import registry
 
     kind, _, ident = name.partition(".")
     if kind in EMBED_KINDS and ident:

@@ -13,8 +13,7 @@ import pandas as pd
 
 from helpers import paths
 from helpers.atomic import atomic_dir
-from helpers.indicators.evaluate import indicator_frame
-from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.ingest.load import SchoolYear
 from helpers.specs.dictionary import load_dictionary
 
 
@@ -78,24 +77,20 @@ def captions_frame(sy: SchoolYear) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).astype({"case": "Int64"})
 
 
-def write_processed(sy: SchoolYear, out_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Write the school-year's tables; returns the folder."""
+def write_processed(
+    sy: SchoolYear,
+    out_dir: str | os.PathLike[str] | None = None,
+    derived: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write the school-year's tables, and ``derived`` frames computed from them by a higher
+    layer (the indicators), in one atomic step; returns the folder."""
     target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
     with atomic_dir(target) as tmp:
         facts_frame(sy).to_parquet(tmp / "facts.parquet", index=False)
         sy.published.reset_index().to_parquet(tmp / "published.parquet", index=False)
         for name, df in sy.tables.items():
             df.reset_index().to_parquet(tmp / f"{name}.parquet", index=False)
-        indicator_frame(sy).to_parquet(tmp / "indicators.parquet", index=False)
         captions_frame(sy).to_parquet(tmp / "captions.parquet", index=False)
+        for name, df in (derived or {}).items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
     return target
-
-
-def process(
-    school_id: str,
-    year: int,
-    data_dir: str | os.PathLike[str] | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-) -> Path:
-    """Load, validate and write one school-year (raises before writing anything if invalid)."""
-    return write_processed(load_school_year(school_id, year, data_dir), out_dir)

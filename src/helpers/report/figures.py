@@ -14,23 +14,22 @@ import pandas as pd
 
 from helpers.indicators.evaluate import value_of
 from helpers.report import charts
+from helpers.report.context import ReportContext
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from helpers.report.api import Report
 
 
 @dataclass(frozen=True)
 class FigureDef:
     id: str
-    title: Callable[[Report], str]
-    data: Callable[[Report], pd.DataFrame]
+    title: Callable[[ReportContext], str]
+    data: Callable[[ReportContext], pd.DataFrame]
     draw: Callable[[pd.DataFrame], Figure]
-    note: Callable[[Report], str] = lambda rep: ""
+    note: Callable[[ReportContext], str] = lambda rep: ""
 
 
-def _enrollment(rep: Report) -> pd.DataFrame:
+def _enrollment(rep: ReportContext) -> pd.DataFrame:
     rows = []
     for y, sy in rep.years_upto(3).items():
         for fid, label in (("enrollment", "招生人数"), ("graduates", "毕业人数")):
@@ -40,7 +39,7 @@ def _enrollment(rep: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["年度", "指标", "人数"])
 
 
-def _dual(rep: Report) -> pd.DataFrame:
+def _dual(rep: ReportContext) -> pd.DataFrame:
     rows = [
         {"层级": label, "人数": rep.sy.value(f"dual_qualified_{k}")}
         for k, label in (("senior", "高级"), ("intermediate", "中级"), ("junior", "初级"))
@@ -49,7 +48,7 @@ def _dual(rep: Report) -> pd.DataFrame:
     return df if df["人数"].notna().all() else df.iloc[0:0]
 
 
-def _satisfaction(rep: Report) -> pd.DataFrame:
+def _satisfaction(rep: ReportContext) -> pd.DataFrame:
     from helpers.report.tables import SATISFACTION_ITEMS
 
     rows = []
@@ -71,7 +70,7 @@ def _short(label: str) -> str:
     )
 
 
-def _destinations(rep: Report) -> pd.DataFrame:
+def _destinations(rep: ReportContext) -> pd.DataFrame:
     sy = rep.sy
     parts = [
         ("升学", sy.value("further_study")),
@@ -87,7 +86,7 @@ def _destinations(rep: Report) -> pd.DataFrame:
     return pd.DataFrame([{"去向": k, "人数": v} for k, v in parts if v > 0])
 
 
-def _awards(rep: Report) -> pd.DataFrame:
+def _awards(rep: ReportContext) -> pd.DataFrame:
     rows = []
     for y, sy in rep.years_upto(3).items():
         t = sy.table("awards")
@@ -98,7 +97,7 @@ def _awards(rep: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["年度", "级别", "获奖数（项）"])
 
 
-def awards_missing(rep: Report) -> str:
+def awards_missing(rep: ReportContext) -> str:
     """The sentence for a report year without awards data (file absent or header only), else "".
 
     The summary and the chart of §1.2.5 show earlier years too; without this sentence a reader
@@ -107,7 +106,7 @@ def awards_missing(rep: Report) -> str:
     return "" if rep.sy.table("awards") is not None else f"{rep.year} 年度未填报技能大赛获奖数据。"
 
 
-def _funding(rep: Report) -> pd.DataFrame:
+def _funding(rep: ReportContext) -> pd.DataFrame:
     rows = [
         {
             "年度": str(y),

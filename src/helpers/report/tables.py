@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import yaml
 
@@ -19,10 +18,8 @@ from helpers.indicators.compare import change
 from helpers.indicators.evaluate import IndicatorValue, value_of
 from helpers.indicators.standards import check
 from helpers.report import markup
+from helpers.report.context import ReportContext
 from helpers.specs.dictionary import SPECS
-
-if TYPE_CHECKING:
-    from helpers.report.api import Report
 
 SATISFACTION_ITEMS = [
     "satisfaction_overall_pct",
@@ -62,7 +59,7 @@ class Footnotes:
     """The numbered notes of one table: where a cell differs from what the school printed
     (or is 不适用), a mark ① beside the cell and the disclosure under the table."""
 
-    def __init__(self, rep: Report):
+    def __init__(self, rep: ReportContext):
         self.rep = rep
         self.items: list[str] = []
 
@@ -98,11 +95,11 @@ def unit_label(iv: IndicatorValue) -> str:
 @dataclass(frozen=True)
 class TableDef:
     id: str
-    available: Callable[[Report], bool]
-    render: Callable[[Report, int], str]
+    available: Callable[[ReportContext], bool]
+    render: Callable[[ReportContext, int], str]
 
 
-def _year_columns(rep: Report, ids: list[str], n: int) -> list[int]:
+def _year_columns(rep: ReportContext, ids: list[str], n: int) -> list[int]:
     """The last n years up to the report year that have any of these values."""
     years = [
         y
@@ -113,7 +110,7 @@ def _year_columns(rep: Report, ids: list[str], n: int) -> list[int]:
 
 
 def _items_by_year(
-    rep: Report, number: int, title: str, ids: list[str], n: int = 2, note: str = ""
+    rep: ReportContext, number: int, title: str, ids: list[str], n: int = 2, note: str = ""
 ) -> str:
     years = _year_columns(rep, ids, n)
     header = ["项目", *[f"{y} 年" for y in years]]
@@ -132,7 +129,7 @@ def _items_by_year(
 
 
 def _years_as_rows(
-    rep: Report, number: int, title: str, cols: list[tuple[str, str]], n: int, note: str = ""
+    rep: ReportContext, number: int, title: str, cols: list[tuple[str, str]], n: int, note: str = ""
 ) -> str:
     ids = [c for c, _ in cols]
     years = _year_columns(rep, ids, n)
@@ -145,7 +142,7 @@ def _years_as_rows(
     return markup.table(number, title, header, rows, [False, *[True] * len(cols)], fn.note(note))
 
 
-def _has(ids: list[str]) -> Callable[[Report], bool]:
+def _has(ids: list[str]) -> Callable[[ReportContext], bool]:
     return lambda rep: any(value_of(rep.sy, i).value is not None for i in ids)
 
 
@@ -184,7 +181,7 @@ KEY_INDICATORS = [
 ]
 
 
-def _key_indicators(rep: Report, number: int) -> str:
+def _key_indicators(rep: ReportContext, number: int) -> str:
     header = ["指标", f"{rep.year - 1} 年", f"{rep.year} 年", "变化"]
     rows = []
     fn = Footnotes(rep)
@@ -267,7 +264,7 @@ def appendix_layouts() -> list[dict]:
     return yaml.safe_load((SPECS / "appendix_tables.yaml").read_text(encoding="utf-8"))["tables"]
 
 
-def appendix_table(rep: Report, layout: dict) -> str:
+def appendix_table(rep: ReportContext, layout: dict) -> str:
     """One 附表: indicator, unit, previous year, this year, standard verdict."""
     header = ["指标", "单位", f"{rep.year - 1} 年", f"{rep.year} 年", "国家标准", "达标情况"]
     rows = []

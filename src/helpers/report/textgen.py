@@ -9,7 +9,6 @@ are built here too.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from helpers import fmt
 from helpers.indicators import disclose
@@ -19,11 +18,9 @@ from helpers.indicators.evaluate import MISSING, IndicatorValue, compute, value_
 from helpers.indicators.standards import check
 from helpers.ingest.narrative import PLACEHOLDER
 from helpers.report import markup
+from helpers.report.context import ReportContext
 from helpers.report.figures import awards_missing
 from helpers.specs.dictionary import load_dictionary
-
-if TYPE_CHECKING:
-    from helpers.report.api import Report
 
 
 def other_year(name: str, year: int) -> int | None:
@@ -37,7 +34,7 @@ def other_year(name: str, year: int) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def fill(html: str, rep: Report, section: str | None = None) -> tuple[str, int, int]:
+def fill(html: str, rep: ReportContext, section: str | None = None) -> tuple[str, int, int]:
     """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing).
 
     ``section`` is the report section the text stands in: a figure the school printed
@@ -135,7 +132,7 @@ def clauses(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def template(text: str, rep: Report, section: str | None = None) -> str:
+def template(text: str, rep: ReportContext, section: str | None = None) -> str:
     """A report.yaml paragraph without the clauses whose figures are missing.
 
     Running text never shows 未填报: a clause (between top-level ，/；) that states a missing
@@ -160,7 +157,7 @@ def template(text: str, rep: Report, section: str | None = None) -> str:
     return markup.para("".join(h + markup.esc(s) for h, s in parts))
 
 
-def denominator_note(rep: Report) -> str:
+def denominator_note(rep: ReportContext) -> str:
     fact = rep.sy.facts.get("students_full_time")
     if fact is None:
         return ""
@@ -174,7 +171,7 @@ def denominator_note(rep: Report) -> str:
     return markup.para(text + "。", cls="nb-note")
 
 
-def standards(rep: Report, ids: list[str]) -> str:
+def standards(rep: ReportContext, ids: list[str]) -> str:
     parts = []
     for iid in ids:
         for r in check(rep.sy, iid):
@@ -189,7 +186,7 @@ def standards(rep: Report, ids: list[str]) -> str:
     )
 
 
-def awards_summary(rep: Report) -> str:
+def awards_summary(rep: ReportContext) -> str:
     years = []
     for y, sy in rep.years_upto(2).items():
         t = sy.table("awards")
@@ -232,7 +229,7 @@ RULE_ZH = {
 }
 
 
-def audit_section(rep: Report) -> str:
+def audit_section(rep: ReportContext) -> str:
     findings = report_findings(rep.sy)
     if not findings:
         return markup.para("数据核验未发现问题。")
@@ -262,7 +259,7 @@ def audit_section(rep: Report) -> str:
     )
 
 
-def derivations_section(rep: Report) -> str:
+def derivations_section(rep: ReportContext) -> str:
     rows = []
     for iv in compute(rep.sy).values():
         rows.append(
