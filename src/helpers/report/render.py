@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from helpers.report import sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
 from helpers.specs.outline import report_title
 
@@ -67,7 +68,8 @@ def _exporter(template: str) -> Any:
 
 
 def reader_view(nb: Any) -> Any:
-    """A copy of the notebook without parameter cells, stderr streams and error outputs."""
+    """A copy of the notebook without parameter cells, stderr streams and error outputs, and
+    without the headings of sections that show nothing (helpers.report.sections)."""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
@@ -82,7 +84,7 @@ def reader_view(nb: Any) -> Any:
                 and o.get("output_type") != "error"
             ]
         cells.append(cell)
-    nb.cells = cells
+    nb.cells = sections.anchor_headings(sections.drop_empty(cells))
     return nb
 
 

@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import yaml
 
 from helpers.specs import expr
+from helpers.specs.cache import cached
 from helpers.specs.dictionary import SPECS, load_dictionary
 
 
@@ -49,7 +49,7 @@ class Registry:
     standards: tuple[dict[str, Any], ...]
 
 
-@lru_cache(maxsize=1)
+@cached
 def registry() -> Registry:
     """Parse specs/indicators.yaml and specs/thresholds.yaml (cached); checks every formula."""
     raw = yaml.safe_load((SPECS / "indicators.yaml").read_text(encoding="utf-8"))
