@@ -80,14 +80,14 @@ def drop_empty(cells: list[Any]) -> list[Any]:
 
 
 def anchor_headings(cells: list[Any]) -> list[Any]:
-    """Numbered section headings as HTML headings with stable anchors (``#s-1-1-2``), the same
-    in every build and year; other cells unchanged."""
+    """Section headings as HTML headings with stable anchors — ``#s-1-1-2`` for a numbered
+    one, ``#s-数据核验`` for an unnumbered one — the same in every build and year."""
     for cell in cells:
         level = heading_level(cell)
         if level is None:
             continue
         text = _HEADING.match(_source(cell).strip()).group(2)  # type: ignore[union-attr]
         m = _NUMBER.match(text)
-        if m:
-            cell["source"] = f'<h{level} id="{slug(m.group(1))}">{html.escape(text)}</h{level}>'
+        anchor = slug(m.group(1)) if m else f"s-{text}"
+        cell["source"] = f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>'
     return cells
