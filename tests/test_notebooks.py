@@ -163,7 +163,15 @@ def test_notebooks_stored_without_outputs_and_with_parameters_first():
         )
         for c in code:
             assert not c.outputs and c.execution_count is None, p
+        # the chapter's own cells (one rep.* block each) stay thin: logic belongs in
+        # src/helpers. An analyst's analysis cell (pandas, seaborn, then rep.figure_from)
+        # is not held to this rule.
         for c in code[1:]:
+            if "figure_from(" in c.source or "table_from(" in c.source:
+                continue
             assert len(c.source.splitlines()) <= 4, (
                 "notebook cells stay thin: logic belongs in src/helpers"
             )
+        # sections are Markdown heading cells, numbered as in the report
+        headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+        assert all(re.match(r"^#{2,4} \S", h) for h in headings), p
