@@ -273,7 +273,7 @@ def standards(rep: ReportContext, ids: list[str]) -> str:
                 continue
             parts.append(
                 f"{markup.esc(r.standard['text'])}——本校 {markup.num(r.value.text, r.value.derivation())}，"
-                f"<strong>{r.verdict}</strong>"
+                + markup.strong(r.verdict)
             )
     return (
         markup.para("对照国家标准：" + "；".join(parts) + "。", cls="nb-standards") if parts else ""
@@ -335,11 +335,11 @@ def audit_section(rep: ReportContext) -> str:
     )
     rows = [
         [
-            f'<span class="nb-sev nb-sev-{f.severity}">{SEVERITY_ZH[f.severity]}</span>',
+            markup.span(SEVERITY_ZH[f.severity], f"nb-sev nb-sev-{f.severity}"),
             markup.esc(f"{f.year} 年"),
             markup.esc(RULE_ZH.get(f.rule, f.rule)),
             markup.esc(f.message),
-            "<br>".join(markup.esc(f"{r.label}：{r.value}（{r.provenance}）") for r in f.facts),
+            markup.lines([f"{r.label}：{r.value}（{r.provenance}）" for r in f.facts]),
         ]
         for f in findings
     ]
