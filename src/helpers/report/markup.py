@@ -139,3 +139,8 @@ def span(text: str, cls: str) -> str:
 def lines(texts: list[str]) -> str:
     """Text lines in one cell, separated by line breaks."""
     return str(_macros().lines(list(texts)))
+
+
+def title_page(school_name: str, title: str, school_year: str) -> str:
+    """The report's title block (school, title, 学年), as the preface chapter opens."""
+    return str(_macros().title_page(school_name, title, school_year))

@@ -251,36 +251,32 @@ def template(text: str, rep: ReportContext, section: str | None = None) -> str:
     return markup.para("".join(h + markup.esc(s) for h, s in parts))
 
 
+def _paragraphs():
+    return markup.environment().get_template("report/paragraphs.html.j2").module
+
+
 def denominator_note(rep: ReportContext) -> str:
+    """Which 全日制在校生 count every per-student figure divides by, and the one not used."""
     fact = rep.sy.facts.get("students_full_time")
     if fact is None:
         return ""
     iv = value_of(rep.sy, "students_full_time")
-    text = f"注：本报告所有生均指标以全日制在校生 {markup.num(iv.text, iv.derivation())}（§{markup.esc(fact.chosen.source)}"
-    text += f"，{markup.esc(fact.chosen.period)}）" if fact.chosen.period else "）"
-    text += "为分母"
-    if fact.conflicting:
-        others = "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
-        text += f"；来源中另载全日制在校生 {markup.esc(others)}，未采用（依据：{markup.esc(fact.rule)}）"
-    return markup.para(text + "。", cls="nb-note")
+    others = (
+        "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
+        if fact.conflicting
+        else ""
+    )
+    return str(_paragraphs().denominator_note(iv, fact.chosen, others, fact.rule))
 
 
 def standards(rep: ReportContext, ids: list[str]) -> str:
-    parts = []
-    for iid in ids:
-        for r in check(rep.sy, iid):
-            if r.met is None:
-                continue
-            parts.append(
-                f"{markup.esc(r.standard['text'])}——本校 {markup.num(r.value.text, r.value.derivation())}，"
-                + markup.strong(r.verdict)
-            )
-    return (
-        markup.para("对照国家标准：" + "；".join(parts) + "。", cls="nb-standards") if parts else ""
-    )
+    """The school's figures against the national standards they are measured by."""
+    results = [r for iid in ids for r in check(rep.sy, iid) if r.met is not None]
+    return str(_paragraphs().standards(results))
 
 
 def awards_summary(rep: ReportContext) -> str:
+    """Skill-competition awards of the report year and the year before, by competition."""
     years = []
     for y, sy in rep.years_upto(2).items():
         t = sy.table("awards")
@@ -288,21 +284,14 @@ def awards_summary(rep: ReportContext) -> str:
             continue
         levels = []
         for (comp, level), g in t.groupby(["competition", "level"], sort=False):
-            prizes = "、".join(
-                f"{markup.esc(r.prize)} "
-                + markup.num(
-                    f"{int(r['count'])} 项",
-                    f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）",
-                )
+            prizes = [
+                (r.prize, int(r["count"]), f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）")
                 for line, r in g.iterrows()
-            )
-            total = int(g["count"].sum())
-            levels.append(f"{markup.esc(comp)}（{markup.esc(level)}）获奖 {total} 项：{prizes}")
-        years.append(f"{y} 年，" + "；".join(levels))
+            ]
+            levels.append((comp, level, int(g["count"].sum()), prizes))
+        years.append((y, levels))
     missing = awards_missing(rep)  # the report year has none: say so, never a silent gap
-    if not years:
-        return markup.para(missing, cls="nb-missing-section") if missing else ""
-    return markup.para("学生参加技能大赛获奖情况：" + "。".join(years) + "。" + missing)
+    return str(_paragraphs().awards_summary(years, missing))
 
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -328,11 +317,7 @@ def audit_section(rep: ReportContext) -> str:
     if not findings:
         return markup.para("数据核验未发现问题。")
     counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_ZH}
-    intro = markup.para(
-        f"以下为对本报告所用数据（{rep.year} 年度及其对比的上一年度）的自动核验结果：错误 {counts['error']} 项、警告 {counts['warning']} 项、"
-        f"提示 {counts['info']} 项。“错误”会阻止报告生成；“警告”提示来源数据中相互矛盾或异常之处，"
-        "报告已按统一口径处理，请审阅人确认；“提示”说明无法复核的数字。"
-    )
+    intro = str(_paragraphs().audit_intro(rep.year, counts))
     rows = [
         [
             markup.span(SEVERITY_ZH[f.severity], f"nb-sev nb-sev-{f.severity}"),
@@ -391,7 +376,7 @@ def derivations_section(rep: ReportContext) -> str:
     )
     missing = [iv.spec.name for iv in compute(rep.sy).values() if iv.status == MISSING]
     note = (
-        markup.para(f"本年度未填报、无法计算的指标：{markup.esc('、'.join(missing))}。")
+        markup.para(markup.esc(f"本年度未填报、无法计算的指标：{'、'.join(missing)}。"))
         if missing
         else ""
     )
