@@ -28,10 +28,10 @@ import yaml
 from markdown_it import MarkdownIt
 
 from helpers.errors import Problem
+from helpers.specs import sentences
 
 KINDS = {"preface", "section", "case", "challenge"}
 EMBED_KINDS = ("table", "figure")
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
 
@@ -63,7 +63,7 @@ class Narrative:
     @property
     def placeholders(self) -> frozenset[str]:
         """The ids of the figures the prose states (``{{ id }}``, any filter)."""
-        return frozenset(m.group(1) for m in PLACEHOLDER.finditer(self.text))
+        return sentences.names(self.text)
 
     @property
     def images(self) -> tuple[tuple[str, str], ...]:
@@ -213,10 +213,23 @@ def _known_placeholder(name: str) -> bool:
 
 
 def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
+    try:
+        found = sentences.placeholders(n.body)
+    except sentences.TemplateError as e:
+        return [
+            Problem(
+                n.file,
+                "bad_placeholder",
+                str(e),
+                row=first_line + e.line - 1,
+                column="text",
+                value=n.body.splitlines()[e.line - 1] if n.body.splitlines() else "",
+            )
+        ]
     problems = []
-    for m in PLACEHOLDER.finditer(n.body):
-        line = first_line + n.body[: m.start()].count("\n")
-        if not _known_placeholder(m.group(1)):
+    for p in found:
+        line = first_line + p.line - 1
+        if not _known_placeholder(p.name):
             problems.append(
                 Problem(
                     n.file,
@@ -224,10 +237,10 @@ def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
                     "占位符不是已定义的事实、指标（可加 prev. 表示上年）或报告中的 table./figure. 编号",
                     row=line,
                     column="text",
-                    value=m.group(0),
+                    value=p.source,
                 )
             )
-        if m.group(2) and m.group(2) not in FILTERS:
+        if p.filter and p.filter not in FILTERS:
             problems.append(
                 Problem(
                     n.file,
@@ -235,14 +248,14 @@ def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
                     f"占位符过滤器只能是 {'、'.join(sorted(FILTERS))}",
                     row=line,
                     column="text",
-                    value=m.group(0),
+                    value=p.source,
                 )
             )
     return problems
 
 
-META_NAMES = {"year", "prev_year", "school_year", "school_name"}
-FILTERS = {"wan", "num", "abs", "change", "history"}
+META_NAMES = sentences.META_NAMES
+FILTERS = set(sentences.FILTERS)
 
 
 def load_narratives(

@@ -29,13 +29,11 @@ import pandas as pd
 
 from helpers import paths
 from helpers.indicators import disclose
-from helpers.ingest import narrative
 from helpers.ingest.load import SchoolYear, load_school_year
-from helpers.ingest.narrative import PLACEHOLDER
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
 from helpers.report.figures import FIGURES, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
-from helpers.specs import outline
+from helpers.specs import outline, sentences
 from helpers.specs.cache import refresh as refresh_specs
 
 _IMAGE = re.compile(r'<img src="([^"]*)" alt="([^"]*)" ?/?>')
@@ -134,10 +132,9 @@ class Report:
     # ------------------------------------------------------------ what the cells call
     def title_page(self) -> Html:
         return Html(
-            '<header class="nb-title">'
-            f'<div class="nb-title-school">{markup.esc(self.sy.school_name)}</div>'
-            f'<h1 class="nb-title-main">{markup.esc(outline.report_title(self.year))}</h1>'
-            f'<div class="nb-title-year">{markup.esc(self.sy.school_year or "")}</div></header>'
+            markup.title_page(
+                self.sy.school_name, outline.report_title(self.year), self.sy.school_year or ""
+            )
         )
 
     def chapter(self, key: str) -> Html:
@@ -194,7 +191,7 @@ class Report:
         states its figures (so a year with the school's own text reads as the school wrote it).
         """
         section = self._section_of("text", template)
-        figures = {m.group(1) for m in PLACEHOLDER.finditer(template)} - narrative.META_NAMES
+        figures = set(sentences.names(template)) - sentences.META_NAMES
         if figures & self._prose_placeholders(section):
             return Html("")
         return Html(textgen.template(template, self, section))

@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
-from helpers.report.render import TEMPLATES_DIR
+from helpers.report.markup import TEMPLATES_DIR
 
 _shown = False
 
