@@ -163,7 +163,7 @@ def _cross_check(
                 "spec_unknown_id",
                 f"{what} {value!r} 不存在",
                 row=docs[fname].line(loc),
-                column=str(loc[-1]),
+                column=next((str(k) for k in reversed(loc) if isinstance(k, str)), None),
                 value=value,
                 hint=suggest(value, choices),
             )
