@@ -17,10 +17,11 @@ from pydantic import BaseModel, ValidationError
 
 from helpers.errors import Problem
 from helpers.specs import expr, yamllines
-from helpers.specs.dictionary import SPECS
 from helpers.specs.models import MODELS
 
-REFERENCES = SPECS.parents[2] / "docs" / "references.md"
+HOME = Path(__file__).resolve().parent
+SPECS = HOME  # the folder check_specs() reads by default (tests point it at a copy)
+REFERENCES = HOME.parents[2] / "docs" / "references.md"
 _REF = re.compile(r"docs/references\.md\s*§\s*(\d+(?:\.\d+)*)")
 
 
@@ -33,9 +34,29 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
 def shown(path: Path) -> str:
     """A spec path as messages show it (relative to the repository)."""
     try:
-        return str(path.resolve().relative_to(SPECS.parents[2]))
+        return str(path.resolve().relative_to(HOME.parents[2]))
     except ValueError:
         return str(path)
+
+
+class SpecError(ValueError):
+    """A spec file breaks its model; the problems name file, line and key."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("规格文件有误：\n" + "\n".join(f"  - {p}" for p in problems))
+
+    def _render_traceback_(self) -> list[str]:
+        return str(self).splitlines()
+
+
+def read_spec(name: str) -> Any:
+    """The data of one of this package's spec files, checked against its model first (the
+    loaders read specs through this, so an unknown key never passes silently)."""
+    _, doc, problems = check_file(HOME / name, MODELS[name])
+    if problems or doc is None:
+        raise SpecError(problems)
+    return doc.data
 
 
 def _model_at(model: Any, loc: tuple) -> type[BaseModel] | None:

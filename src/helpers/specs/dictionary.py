@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 SPECS = Path(__file__).resolve().parent
 TYPES = {"integer", "number", "percent", "decimal", "text", "category"}
 
@@ -115,7 +113,9 @@ def _field(name: str, raw: dict[str, Any]) -> FieldSpec:
 @lru_cache(maxsize=1)
 def load_dictionary() -> Dictionary:
     """Parse specs/fields.yaml (cached)."""
-    raw = yaml.safe_load((SPECS / "fields.yaml").read_text(encoding="utf-8"))
+    from helpers.specs.check import read_spec
+
+    raw = read_spec("fields.yaml")
     facts = {n: _field(n, f) for n, f in raw["facts"].items()}
     common = {n: _field(n, f) for n, f in raw.get("common_columns", {}).items()}
     tables = {}
