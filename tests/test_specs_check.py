@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from helpers.build import preflight
 from helpers.cli import app
 from helpers.report import nbcheck
-from helpers.report.nbcheck import check_notebooks, check_outline_blocks, report_methods
+from helpers.report.nbcheck import check_notebooks, report_methods
 from helpers.specs import check as spec_check
 from helpers.specs.check import check_specs, reference_sections
 from helpers.specs.dictionary import SPECS
@@ -104,7 +104,7 @@ def test_unknown_key_names_file_line_and_suggestion(specs):
 
 def test_unknown_key_in_report_yaml_chapter(specs):
     f = specs / "report.yaml"
-    edit(f, "    notebook: 02_service", "    notbook: 02_service")
+    edit(f, "notebook: 02_service", "notbook: 02_service")
     p = only(check_specs(specs), "spec_unknown_key")
     assert p.row == line_of(f, "notbook:") and "notebook" in p.hint
 
@@ -221,21 +221,22 @@ def test_schema_rejects_unknown_keys_and_ids():
 # ---------------------------------------------------------------- report.yaml blocks
 
 
-def test_misspelt_blocks_of_report_yaml(tmp_path):
-    f = tmp_path / "report.yaml"
-    shutil.copy(SPECS / "report.yaml", f)
-    edit(f, "- figure: dual_structure", "- figure: dual_structructure")
-    edit(f, '{narrative: "5.1"}', '{narativ: "5.1"}')
-    edit(f, "{{ students_boarding }}", "{{ students_borading }}")
-    problems = check_outline_blocks(f)
-    fig = only(problems, "spec_unknown_figure")
-    assert fig.value == "dual_structructure" and fig.hint and "dual_structure" in fig.hint
-    assert fig.row == line_of(f, "dual_structructure")
-    key = only(problems, "spec_unknown_key")
-    assert key.value == "narativ" and "narrative" in key.hint and key.row == line_of(f, "narativ")
-    ph = only(problems, "spec_unknown_placeholder")
-    assert ph.value == "students_borading" and "students_boarding" in ph.hint
-    assert ph.row == line_of(f, "students_borading")
+def test_misspelt_ids_in_the_real_chapter_notebook(tmp_path):
+    """The issue's typos, made in a copy of the real chapter notebook: each is found."""
+    folder = tmp_path / "nbs"
+    shutil.copytree(NOTEBOOKS[0].parent, folder)
+    path = folder / "01_talent.ipynb"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('rep.figure(\\"dual_structure\\")', 'rep.figure(\\"dual_structructure\\")')
+    text = text.replace('rep.narrative(\\"1.2.4\\")', 'rep.narativ(\\"1.2.4\\")')
+    text = text.replace("{{ students_boarding }}", "{{ students_borading }}")
+    path.write_text(text, encoding="utf-8")
+    problems = check_notebooks(sorted(folder.glob("*.ipynb")))
+    fig = only(problems, "nb_unknown_figure")
+    assert fig.value == "dual_structructure" and "dual_structure" in fig.hint
+    assert "01_talent.ipynb" in fig.file
+    assert only(problems, "nb_unknown_method").value == "narativ"
+    assert only(problems, "nb_unknown_placeholder").value == "students_borading"
 
 
 # ---------------------------------------------------------------- notebooks

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.errors import Problem
-from helpers.ingest.narrative import EMBED_KINDS, FILTERS, META_NAMES, PLACEHOLDER
+from helpers.ingest.narrative import EMBED_KINDS
 from helpers.specs.check import shown, suggest
 from helpers.specs.dictionary import SPECS, load_dictionary
 from helpers.specs.registry import registry
+from helpers.specs.sentences import FILTERS, META_NAMES, TemplateError, placeholders
 
 HEADING = re.compile(r"^#{1,6}\s+(\d+(?:\.\d+)*)(?:\s|$)", re.M)
 # Sections of the report that are not numbered headings (the preface's prose, and the
@@ -229,101 +230,33 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
 def _template(c: Call, arg: ast.Constant) -> list[Problem]:
     out = []
     ids = set(load_dictionary().facts) | set(registry().indicators) | META_NAMES
-    for m in PLACEHOLDER.finditer(arg.value):
-        line = c.line_of(arg, m.group(0))
-        if not known_placeholder(m.group(1)):
-            base = re.sub(r"^(prev|y\d{4})\.", "", m.group(1))
+    try:
+        found = placeholders(arg.value)
+    except TemplateError as e:
+        return [Problem(c.file, "nb_bad_template", str(e), row=c.line, value=arg.value[:40])]
+    for p in found:
+        line = c.line_of(arg, p.name)
+        if not known_placeholder(p.name):
+            base = re.sub(r"^(prev|y\d{4})\.", "", p.name)
             out.append(
                 Problem(
                     c.file,
                     "nb_unknown_placeholder",
                     "占位符不是已定义的事实、指标或 year / prev_year / school_year / school_name",
                     row=line,
-                    value=m.group(1),
+                    value=p.name,
                     hint=suggest(base, ids),
                 )
             )
-        if m.group(2) and m.group(2) not in FILTERS:
+        if p.filter and p.filter not in FILTERS:
             out.append(
                 Problem(
                     c.file,
                     "nb_unknown_filter",
                     f"占位符过滤器只能是 {'、'.join(sorted(FILTERS))}",
                     row=line,
-                    value=m.group(2),
-                    hint=suggest(m.group(2), FILTERS),
+                    value=p.filter,
+                    hint=suggest(p.filter, FILTERS),
                 )
             )
-    return out
-
-
-BLOCK_KINDS = {
-    "narrative",
-    "case",
-    "challenges",
-    "heading",
-    "text",
-    "generated",
-    "figure",
-    "table",
-    "appendix_tables",
-}
-GENERATED = {"denominator_note", "awards_summary", "audit", "derivations"}
-
-
-def check_outline_blocks(path: Path | None = None) -> list[Problem]:
-    """The blocks of the old ``sections:`` of specs/report.yaml (while it still has them): each
-    block kind is known, and the figure, table, fact and section ids it names exist."""
-    from helpers.report.figures import FIGURES
-    from helpers.report.tables import TABLES
-    from helpers.specs import yamllines
-
-    path = path or SPECS / "report.yaml"
-    doc = yamllines.load(path)
-    file = shown(path)
-    numbers = {str(s.get("number")) for c in doc.data["chapters"] for s in c.get("sections") or []}
-    standards = {s["indicator"] for s in registry().standards}
-    out: list[Problem] = []
-
-    def bad(loc: tuple, rule: str, message: str, value: str, choices: Iterable[str]) -> None:
-        out.append(
-            Problem(
-                file, rule, message, row=doc.line(loc), value=value, hint=suggest(value, choices)
-            )
-        )
-
-    for ci, c in enumerate(doc.data["chapters"]):
-        for si, s in enumerate(c.get("sections") or []):
-            for bi, b in enumerate(s.get("blocks") or []):
-                loc = ("chapters", ci, "sections", si, "blocks", bi)
-                if not isinstance(b, dict) or len(b) != 1:
-                    bad(loc, "spec_block", "内容块应为只有一个键的映射", str(b), [])
-                    continue
-                ((kind, value),) = b.items()
-                loc = (*loc, kind)
-                if kind not in BLOCK_KINDS:
-                    bad(loc, "spec_unknown_key", f"未知的内容块 {kind!r}", kind, BLOCK_KINDS)
-                elif kind == "figure" and value not in FIGURES:
-                    bad(loc, "spec_unknown_figure", "图表 id 不在 FIGURES 中", str(value), FIGURES)
-                elif kind == "table" and value not in TABLES:
-                    bad(loc, "spec_unknown_table", "表格 id 不在 TABLES 中", str(value), TABLES)
-                elif kind == "narrative" and str(value) not in numbers | UNNUMBERED:
-                    bad(loc, "spec_unknown_section", "没有这一节", str(value), numbers)
-                elif kind == "generated" and isinstance(value, dict):
-                    for ind in value.get("standards", []):
-                        if ind not in standards:
-                            bad(loc, "spec_unknown_standard", "该指标没有国家标准", ind, standards)
-                elif kind == "generated" and value not in GENERATED:
-                    bad(loc, "spec_unknown_generated", "没有这种生成段落", str(value), GENERATED)
-                elif kind == "text":
-                    for m in PLACEHOLDER.finditer(str(value)):
-                        if not known_placeholder(m.group(1)):
-                            ids = set(load_dictionary().facts) | set(registry().indicators)
-                            bad(
-                                loc,
-                                "spec_unknown_placeholder",
-                                "占位符不是已定义的事实或指标",
-                                m.group(1),
-                                ids | META_NAMES,
-                            )
     return out

@@ -8,9 +8,10 @@ exactly one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from helpers.specs.cache import cached
 
 SPECS = Path(__file__).resolve().parent
 TYPES = {"integer", "number", "percent", "decimal", "text", "category"}
@@ -110,7 +111,7 @@ def _field(name: str, raw: dict[str, Any]) -> FieldSpec:
     )
 
 
-@lru_cache(maxsize=1)
+@cached
 def load_dictionary() -> Dictionary:
     """Parse specs/fields.yaml (cached)."""
     from helpers.specs.check import read_spec

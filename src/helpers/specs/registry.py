@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from helpers.specs import expr
+from helpers.specs.cache import cached
 from helpers.specs.check import read_spec
 from helpers.specs.dictionary import load_dictionary
 
@@ -48,7 +48,7 @@ class Registry:
     standards: tuple[dict[str, Any], ...]
 
 
-@lru_cache(maxsize=1)
+@cached
 def registry() -> Registry:
     """Parse specs/indicators.yaml and specs/thresholds.yaml (cached); checks every formula."""
     raw = read_spec("indicators.yaml")
