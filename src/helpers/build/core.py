@@ -751,6 +751,10 @@ def build(
     nbdir = Path(notebooks_dir).resolve() if notebooks_dir else default_notebooks_dir()
     targets = resolve_targets(schools, years, data)
     all_chapters = discover_chapters(nbdir)
+    from helpers.build import preflight
+
+    if bad := preflight.errors(all_chapters):  # specs and notebooks, before anything runs
+        raise BuildError(bad)
     chosen = discover_chapters(nbdir, chapters)
     jobs = max(1, int(jobs or os.cpu_count() or 1))
 
