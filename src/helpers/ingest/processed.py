@@ -1,4 +1,12 @@
-"""Write a validated school-year to ``data/processed/<school>/<year>/`` as tidy Parquet.
+"""raw → processed: a validated school-year as tidy Parquet, plus what reads it back.
+
+``<processed>/<school>/<year>/`` holds one Parquet file per table (for analysts), the
+school-year itself (``schoolyear.pickle``, what :func:`load_fresh` returns) and
+``stamp.json``: the sha256 of every raw file it was made from (school.yaml and the files
+of the year and of each earlier year it loaded), the raw folder, the code hash and the
+package versions. :func:`load_fresh` returns the stored school-year only while the stamp
+still matches, so a chapter kernel skips re-validating the raw data during a build and
+falls back to loading raw data anywhere else (e.g. JupyterLab after an edit).
 
 The folder is written as a whole (temporary folder, then rename), so a school-year that
 fails validation writes nothing and an interrupted run leaves the previous output intact.
@@ -6,8 +14,14 @@ fails validation writes nothing and an interrupted run leaves the previous outpu
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import pickle
+import platform
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -82,9 +96,13 @@ def write_processed(
     out_dir: str | os.PathLike[str] | None = None,
     derived: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write the school-year's tables, and ``derived`` frames computed from them by a higher
-    layer (the indicators), in one atomic step; returns the folder."""
-    target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
+    """Write the school-year's tables, ``derived`` frames computed from them by a higher
+    layer (the indicators), the school-year and its stamp in one atomic step, under
+    ``out_dir`` (default: beside the raw folder, :func:`helpers.paths.processed_for`);
+    returns the folder."""
+    raw = sy.folder.parent.parent  # <raw>/<school>/<year>
+    root = paths.processed_root(out_dir) if out_dir else paths.processed_for(raw)
+    target = root / sy.school_id / str(sy.year)
     with atomic_dir(target) as tmp:
         facts_frame(sy).to_parquet(tmp / "facts.parquet", index=False)
         sy.published.reset_index().to_parquet(tmp / "published.parquet", index=False)
@@ -93,4 +111,111 @@ def write_processed(
         captions_frame(sy).to_parquet(tmp / "captions.parquet", index=False)
         for name, df in (derived or {}).items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+        with open(tmp / SCHOOL_YEAR_FILE, "wb") as f:
+            pickle.dump(sy, f, protocol=pickle.HIGHEST_PROTOCOL)
+        stamp = make_stamp(sy.folder.parent.parent, sy.school_id, sy.year, _chain_years(sy))
+        (tmp / STAMP_FILE).write_text(json.dumps(stamp, ensure_ascii=False, indent=1), "utf-8")
     return target
+
+
+SCHOOL_YEAR_FILE = "schoolyear.pickle"
+STAMP_FILE = "stamp.json"
+STAMP_SCHEMA = 1
+HELPERS_DIR = Path(__file__).resolve().parents[1]
+PACKAGES = ("pandas", "numpy", "pyarrow", "pandera", "PyYAML")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _chain_years(sy: SchoolYear) -> list[int]:
+    years = []
+    cur: SchoolYear | None = sy
+    while cur is not None:
+        years.append(cur.year)
+        cur = cur.previous
+    return years
+
+
+def code_hash() -> str:
+    """sha256 over every file under src/helpers (the code that made the processed data)."""
+    h = hashlib.sha256()
+    for p in sorted(HELPERS_DIR.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+            h.update(p.relative_to(HELPERS_DIR).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _raw_files(raw: Path, school_id: str, year: int, years: list[int]) -> dict[str, str]:
+    """sha256 of the school's own files (school.yaml …) and of every file of ``years``."""
+    school = raw / school_id
+    files = {}
+    for p in sorted(school.iterdir()) if school.is_dir() else []:
+        if p.is_file() and not p.name.startswith("."):
+            files[p.name] = _sha256(p)
+    for y in years:
+        for p in sorted((school / str(y)).rglob("*")):
+            if p.is_file() and not p.name.startswith("."):
+                files[p.relative_to(school).as_posix()] = _sha256(p)
+    return files
+
+
+def make_stamp(raw: Path, school_id: str, year: int, years: list[int]) -> dict[str, Any]:
+    """What the processed data of one school-year was made from (see the module doc)."""
+    raw = Path(raw).resolve()
+    present = sorted(int(y) for y in paths.list_years(school_id, raw) if int(y) <= year)
+    return {
+        "schema": STAMP_SCHEMA,
+        "raw_dir": str(raw),
+        "school_id": school_id,
+        "year": year,
+        "years": years,
+        "years_present": present,  # a new earlier year changes the previous-year chain
+        "files": _raw_files(raw, school_id, year, years),
+        "code": code_hash(),
+        "packages": package_versions(),
+    }
+
+
+def fresh_folder(
+    school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None
+) -> Path | None:
+    """The processed folder of a school-year if its stamp matches the raw files, the code and
+    the packages now, else None."""
+    raw = paths.raw_root(data_dir)
+    folder = paths.processed_for(raw) / school_id / str(year)
+    try:
+        stamp = json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
+        years = [int(y) for y in stamp["years"]]
+        fresh = stamp == make_stamp(raw, school_id, int(year), years)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return folder if fresh and (folder / SCHOOL_YEAR_FILE).is_file() else None
+
+
+def load_fresh(
+    school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None
+) -> SchoolYear | None:
+    """The school-year as last validated and written beside the raw folder
+    (:func:`helpers.paths.processed_for`), or None when there is none or its stamp no
+    longer matches the raw files, the code or the packages (the caller loads raw data)."""
+    folder = fresh_folder(school_id, year, data_dir)
+    if folder is None:
+        return None
+    try:
+        with open(folder / SCHOOL_YEAR_FILE, "rb") as f:
+            sy = pickle.load(f)  # written by write_processed from the stamped raw files
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+    return sy if isinstance(sy, SchoolYear) else None

@@ -24,6 +24,7 @@ from helpers.indicators import disclose
 from helpers.ingest import narrative
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.narrative import PLACEHOLDER
+from helpers.ingest.processed import load_fresh
 from helpers.report import charts, markup, textgen
 from helpers.report.figures import FIGURES, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
@@ -270,4 +271,8 @@ def open_report(
     paths.check_school_id(school_id)
     if year is None:
         year = paths.latest_year(school_id, data_dir)
-    return Report(load_school_year(school_id, int(year), data_dir), data_dir, figures)
+    # the build's validated data when still fresh (helpers.ingest.processed), else raw data
+    sy = load_fresh(school_id, int(year), data_dir) or load_school_year(
+        school_id, int(year), data_dir
+    )
+    return Report(sy, data_dir, figures)
