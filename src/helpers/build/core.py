@@ -2,17 +2,20 @@
 
 :func:`build` is what ``nianbao build`` runs. For each school-year it
 
-1. works out which chapters are stale: a chapter's key (see :mod:`helpers.build.manifest`) hashes
-   its notebook's content, the helpers' code, the raw files it reads
-   (``helpers.build.inputs.chapter_inputs``), the parameters and the package versions; a chapter
-   whose key, executed notebook and HTML are all in place is skipped;
-2. validates and audits the data (``helpers.ingest.load`` / ``helpers.indicators.audit``) unless the same raw
-   files were validated with the same code before (the result is cached);
-3. executes the stale chapters with papermill in a pool of worker processes, each holding
-   one warm Jupyter kernel that is reset between notebooks (:mod:`helpers.build.reset`),
-   and renders each to HTML (:mod:`helpers.report.render`);
+1. works out which chapters are stale (:mod:`helpers.build.plan`): a chapter's key (see
+   :mod:`helpers.build.manifest`) hashes its notebook's content, the helpers' code, the raw
+   files it reads, the parameters and the package versions; a chapter whose key, executed
+   notebook and HTML are all in place is skipped;
+2. validates and audits the data and writes the processed data the chapter kernels load
+   (:mod:`helpers.build.validate`), unless the same raw files were validated with the same
+   code before and that processed data is still fresh (the result is cached);
+3. executes the stale chapters with papermill in a pool of worker processes
+   (:mod:`helpers.build.pool`, :mod:`helpers.build.execute`), each holding one warm Jupyter
+   kernel (:mod:`helpers.build.kernel`) that is reset between notebooks
+   (:mod:`helpers.build.reset`), and renders each to HTML (:mod:`helpers.report.render`);
+   what a chapter writes to stderr becomes its ``ChapterResult.warnings``;
 4. writes ``index.html``, the one-file ``report.html`` and ``manifest.json`` when a chapter
-   changed or one of them is missing.
+   changed or one of them is missing (:mod:`helpers.build.pages`).
 
 Layout under ``reports/<school>/<year>/``: ``index.html``, ``report.html``,
 ``manifest.json``, ``<chapter>.html``, ``notebooks/<chapter>.ipynb`` (executed),
