@@ -13,7 +13,7 @@ from helpers.build.plan import AuditStop, BuildError, Event, _Plan
 def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
     """Load + audit (cached by the raw files, code and packages, while the processed data
     written then is still fresh) and write the processed data; raises BuildError."""
-    from helpers.ingest.processed import fresh_folder
+    from helpers.ingest.stamp import fresh_folder
 
     cached = mf.read_json(plan.cache / "validation.json")
     if (
