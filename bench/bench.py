@@ -11,7 +11,11 @@ school's latest year. Measured, each as a wall-clock time of the real commands:
 4. the naive way: for each notebook, `papermill nb out.ipynb -p ...` and then
    `jupyter nbconvert --to html --no-input out.ipynb`, one after the other;
 5. a cold build with a new kernel per chapter (`--fresh-kernels`), to show what the warm,
-   reused kernels are worth.
+   reused kernels are worth;
+6. ``--school-years N`` (default 10): a cold build, then a no-change rebuild, of N
+   school-years (copies of the bundled school in a temporary data folder);
+7. what a chapter kernel spends loading its school-year: validating raw data
+   (``load_school_year``) vs loading the build's processed data (``load_fresh``).
 
 It also checks that the notebooks executed by (1) have the same outputs as those of (4) and
 (5) (object addresses and kernel temp-file names aside).
@@ -92,11 +96,51 @@ def outputs(path: Path) -> list:
     return cells
 
 
+def load_times(school: str, year: int, raw: Path) -> dict[str, float]:
+    """Seconds to validate raw data vs to load the processed data (median of 3 each), in a
+    fresh interpreter as a chapter kernel does it."""
+    code = (
+        "import statistics, time\n"
+        "from helpers.ingest.load import load_school_year\n"
+        "from helpers.ingest.processed import load_fresh\n"
+        f"args = ({school!r}, {year}, {str(raw)!r})\n"
+        "def t(f):\n"
+        "    ts = []\n"
+        "    for _ in range(3):\n"
+        "        t0 = time.perf_counter(); sy = f(*args); ts.append(time.perf_counter() - t0)\n"
+        "        assert sy is not None\n"
+        "    return statistics.median(ts)\n"
+        "print(t(load_school_year), t(load_fresh))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    load_raw, load_processed = map(float, out.stdout.split())
+    return {"load_raw": load_raw, "load_processed": load_processed}
+
+
+def many_school_years(
+    tmp: Path, nbs: Path, school: str, year: int, n: int, jobs: int
+) -> dict[str, float]:
+    """A cold build and a no-change rebuild of n copies of the bundled school."""
+    from helpers import paths
+
+    data = tmp / "many" / "raw"
+    ids = [school] + [f"{school}{i:02d}" for i in range(1, n)]
+    for sid in ids:
+        shutil.copytree(paths.raw_root() / school, data / sid)
+    cmd = [*nianbao(), "build", "--data-dir", str(data), "--notebooks", str(nbs)]
+    cmd += ["--out", str(tmp / "many" / "reports"), "--jobs", str(jobs), "--year", str(year)]
+    for sid in ids:
+        cmd += ["--school", sid]
+    return {"many_cold": timed(cmd), "many_nochange": timed(cmd)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--markdown", action="store_true", help="print the results as Markdown")
+    ap.add_argument("--school-years", type=int, default=10, help="0 to skip (6)")
+    ap.add_argument("--skip-naive", action="store_true", help="skip (4) and (5)")
     args = ap.parse_args()
 
     from helpers import paths
@@ -148,6 +192,22 @@ def main() -> None:
         print(f"one notebook changed  {times['touch']:7.2f} s  ({touched})", flush=True)
         ours = out / school / str(year) / "notebooks"
 
+        times.update(load_times(school, year, raw))
+        print(
+            f"kernel data load      raw {times['load_raw']:.2f} s, processed "
+            f"{times['load_processed']:.3f} s",
+            flush=True,
+        )
+        if args.school_years:
+            many = many_school_years(tmp, nbs, school, year, args.school_years, args.jobs)
+            times.update(many)
+            print(
+                f"{args.school_years} school-years     cold {many['many_cold']:7.2f} s, "
+                f"no change {many['many_nochange']:.2f} s",
+                flush=True,
+            )
+        if args.skip_naive:
+            return
         naive = tmp / "naive"
         naive.mkdir()
         t0 = time.perf_counter()

@@ -686,3 +686,76 @@ def test_unknown_figures_policy_stops_before_anything_runs(raw_copy, tmp_path):
     with pytest.raises(BuildError, match="figures"):
         build(data_dir=raw_copy, out_dir=tmp_path / "out", figures="typed")
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- issue 11
+
+GLYPHS = r"""import sys, warnings
+for code in (23398, 26657, 24180):
+    warnings.warn(f"Glyph {code} (\\N{{CJK UNIFIED IDEOGRAPH-{code:X}}}) missing from font(s) DejaVu Sans.")
+print("写到 stderr 的话", file=sys.stderr)"""
+
+
+def test_cell_warnings_become_build_warnings(raw_copy, tmp_path, fake_inputs):
+    """What a chapter writes to stderr (warnings included) is left out of the pages but
+    reported by the build, alike messages grouped."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebook(nbs / "01_alpha.ipynb", [GLYPHS])
+    notebook(nbs / "02_beta.ipynb", BETA)
+    result = cli_build(raw_copy, nbs, tmp_path / "out", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    output = re.sub(r"\s+", "", result.output)
+    assert "章节运行时的警告4条" in output
+    assert "⚠huichang202401_alpha：3条UserWarning:Glyph…missingfromfont(s)DejaVuSans." in output
+    assert "⚠huichang202401_alpha：1条写到stderr的话" in output
+    assert "02_beta：" not in output
+    r = run(raw_copy, nbs, tmp_path / "again", jobs=1)
+    alpha = next(c for c in r.chapters if c.chapter == "01_alpha")
+    assert alpha.warnings == [
+        "UserWarning: Glyph 23398 (\\N{CJK UNIFIED IDEOGRAPH-5B66}) missing from font(s) DejaVu Sans.",
+        "UserWarning: Glyph 26657 (\\N{CJK UNIFIED IDEOGRAPH-6821}) missing from font(s) DejaVu Sans.",
+        "UserWarning: Glyph 24180 (\\N{CJK UNIFIED IDEOGRAPH-5E74}) missing from font(s) DejaVu Sans.",
+        "写到 stderr 的话",
+    ]
+    assert next(c for c in r.chapters if c.chapter == "02_beta").warnings == []
+    html = (tmp_path / "again/huichang/2024/01_alpha.html").read_text(encoding="utf-8")
+    assert "Glyph" not in html
+
+
+def test_chapter_kernels_load_the_validated_data(raw_copy, tmp_path, fake_inputs):
+    """The build writes processed data beside the raw folder; open_report in the chapter
+    kernel loads it and never re-validates the raw files."""
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    probe = (
+        "import helpers.report.api as api\n"
+        "def no_raw(*a, **k):\n    raise RuntimeError('raw data re-validated')\n"
+        "api.load_school_year = no_raw\n"
+        "rep = api.open_report(school_id, year, data_dir)\n"
+        "print('学生', rep.sy.value('students_full_time'))"
+    )
+    notebook(nbs / "02_beta.ipynb", [probe])
+    r = run(raw_copy, nbs, tmp_path / "out", jobs=1)
+    assert r.ok, [c.error for c in r.failed]
+    assert (tmp_path / "processed/huichang/2024/stamp.json").is_file()
+    nb = nbformat.read(tmp_path / "out/huichang/2024/notebooks/02_beta.ipynb", as_version=4)
+    assert "学生 3088" in "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_processed_folder_that_cannot_be_written_stops_the_build(raw_copy, tmp_path, fake_inputs):
+    (tmp_path / "processed").write_text("not a folder", encoding="utf-8")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebook(nbs / "03_gamma.ipynb", GAMMA)
+    with pytest.raises(BuildError, match=r"无法写出处理后的数据 .*processed/huichang/2024"):
+        run(raw_copy, nbs, tmp_path / "out", jobs=1)
+    assert not (tmp_path / "out/huichang/2024/03_gamma.html").exists()
+
+
+def test_stderr_messages_are_grouped_by_shape():
+    from helpers.build.stderr import group
+
+    msgs = ["UserWarning: Glyph 1 (\\N{A}) missing", "UserWarning: Glyph 2 (\\N{B}) missing", "x"]
+    assert group(msgs) == [(2, "UserWarning: Glyph … missing"), (1, "x")]
+    assert group(["同一条", "同一条"]) == [(2, "同一条")]

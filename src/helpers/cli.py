@@ -162,6 +162,13 @@ def _summary(result: Any) -> None:
             first = messages[0] if len(messages[0]) <= 70 else messages[0][:70] + "…"
             more = f"（另 {len(messages) - 1} 条）" if len(messages) > 1 else ""
             console.print(f"  [yellow]⚠[/] {escape(f'{where} [{rule}] {first}{more}')}")
+    noisy = [c for c in result.chapters if c.warnings]
+    if noisy:
+        total = sum(len(c.warnings) for c in noisy)
+        console.print(f"[yellow]章节运行时的警告 {total} 条[/]（stderr 输出；报告中不显示）：")
+        for c in noisy:
+            for count, text in c.warning_groups:
+                console.print(f"  [yellow]⚠[/] {escape(f'{c.label}：{count} 条 {text}')}")
     for c in result.failed:
         console.print(f"[bold red]✗ 失败[/] {escape(c.label)}：{escape(c.error or '')}")
         if c.failed_notebook:
@@ -306,11 +313,13 @@ def validate(
         Path | None, typer.Option("--notebooks", help="章节笔记本目录；默认：notebooks")
     ] = None,
 ) -> None:
-    """校验规格文件、章节笔记本和数据，并审核数据，列出发现的问题（有错误时退出码非零）。"""
+    """校验规格文件、章节笔记本和数据，并审核数据，列出发现的问题（有错误时退出码非零），
+    并写出处理后的数据。"""
     from helpers.build.core import BuildError, default_notebooks_dir, discover_chapters
     from helpers.build.preflight import problems as preflight
     from helpers.errors import DataValidationError
     from helpers.indicators.audit import report_findings as run_audit
+    from helpers.indicators.processed import write as write_processed
     from helpers.ingest.load import load_school_year
 
     try:
@@ -330,12 +339,17 @@ def validate(
             err_console.print(f"[bold red]{escape(str(e))}[/]")
             code = 2
             continue
+        try:
+            folder = write_processed(sy)  # what the chapter kernels then load
+        except OSError as e:
+            raise _fail(f"无法写出处理后的数据（{e.filename or ''}）：{e.strerror or e}") from None
         findings = run_audit(sy)
         rows = [(p.severity, p.rule, str(p)) for p in sy.warnings]
         rows += [(f.severity, f.rule, f.message) for f in findings]
         console.print(_findings_table(rows, f"{s}（{sy.school_name}）{y} 年度：数据审核"))
         n = {k: sum(r[0] == k for r in rows) for k in ("error", "warning", "info")}
         console.print(f"错误 {n['error']} · 警告 {n['warning']} · 提示 {n['info']}")
+        console.print(f"处理后的数据：{folder}")
         if n["error"] and code == 0:
             code = 1
     if code:
@@ -373,7 +387,8 @@ def process(
     year: YearOpt = None,
     data_dir: DataOpt = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="输出目录；默认：data/processed")
+        Path | None,
+        typer.Option("--out-dir", help="输出目录；默认：原始数据目录旁（data/processed）"),
     ] = None,
 ) -> None:
     """把校验后的数据写成 data/processed/<学校>/<年度>/*.parquet。"""

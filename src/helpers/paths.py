@@ -37,6 +37,14 @@ def processed_root(out_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(out_dir).resolve() if out_dir else repo_root() / "data" / "processed"
 
 
+def processed_for(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the processed data of a raw folder goes, beside it: ``data/raw`` →
+    ``data/processed``; any other folder ``D`` → ``D.parent / (D.name + "-processed")`` (so a
+    build on data elsewhere never writes into the checkout's data/processed)."""
+    raw = raw_root(data_dir)
+    return raw.parent / ("processed" if raw.name == "raw" else raw.name + "-processed")
+
+
 def check_school_id(school_id: object) -> str:
     """Return the id if it is an ASCII slug (kept as a string: ``007`` stays ``007``).
 

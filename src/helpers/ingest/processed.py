@@ -1,4 +1,12 @@
-"""Write a validated school-year to ``data/processed/<school>/<year>/`` as tidy Parquet.
+"""raw → processed: a validated school-year as tidy Parquet, plus what reads it back.
+
+``<processed>/<school>/<year>/`` holds one Parquet file per table (for analysts), the
+school-year itself (``schoolyear.pickle``, what :func:`load_fresh` returns) and
+``stamp.json``: the sha256 of every raw file it was made from (school.yaml and the files
+of the year and of each earlier year it loaded), the raw folder, the code hash and the
+package versions. :func:`load_fresh` returns the stored school-year only while the stamp
+still matches, so a chapter kernel skips re-validating the raw data during a build and
+falls back to loading raw data anywhere else (e.g. JupyterLab after an edit).
 
 The folder is written as a whole (temporary folder, then rename), so a school-year that
 fails validation writes nothing and an interrupted run leaves the previous output intact.
@@ -6,7 +14,9 @@ fails validation writes nothing and an interrupted run leaves the previous outpu
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +24,7 @@ import pandas as pd
 from helpers import paths
 from helpers.atomic import atomic_dir
 from helpers.ingest.load import SchoolYear
+from helpers.ingest.stamp import SCHOOL_YEAR_FILE, STAMP_FILE, fresh_folder, make_stamp
 from helpers.specs.dictionary import load_dictionary
 
 
@@ -82,9 +93,13 @@ def write_processed(
     out_dir: str | os.PathLike[str] | None = None,
     derived: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write the school-year's tables, and ``derived`` frames computed from them by a higher
-    layer (the indicators), in one atomic step; returns the folder."""
-    target = paths.processed_root(out_dir) / sy.school_id / str(sy.year)
+    """Write the school-year's tables, ``derived`` frames computed from them by a higher
+    layer (the indicators), the school-year and its stamp in one atomic step, under
+    ``out_dir`` (default: beside the raw folder, :func:`helpers.paths.processed_for`);
+    returns the folder."""
+    raw = sy.folder.parent.parent  # <raw>/<school>/<year>
+    root = paths.processed_root(out_dir) if out_dir else paths.processed_for(raw)
+    target = root / sy.school_id / str(sy.year)
     with atomic_dir(target) as tmp:
         facts_frame(sy).to_parquet(tmp / "facts.parquet", index=False)
         sy.published.reset_index().to_parquet(tmp / "published.parquet", index=False)
@@ -93,4 +108,34 @@ def write_processed(
         captions_frame(sy).to_parquet(tmp / "captions.parquet", index=False)
         for name, df in (derived or {}).items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+        with open(tmp / SCHOOL_YEAR_FILE, "wb") as f:
+            pickle.dump(sy, f, protocol=pickle.HIGHEST_PROTOCOL)
+        stamp = make_stamp(sy.folder.parent.parent, sy.school_id, sy.year, _chain_years(sy))
+        (tmp / STAMP_FILE).write_text(json.dumps(stamp, ensure_ascii=False, indent=1), "utf-8")
     return target
+
+
+def _chain_years(sy: SchoolYear) -> list[int]:
+    years = []
+    cur: SchoolYear | None = sy
+    while cur is not None:
+        years.append(cur.year)
+        cur = cur.previous
+    return years
+
+
+def load_fresh(
+    school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None
+) -> SchoolYear | None:
+    """The school-year as last validated and written beside the raw folder
+    (:func:`helpers.paths.processed_for`), or None when there is none or its stamp no
+    longer matches the raw files, the code or the packages (the caller loads raw data)."""
+    folder = fresh_folder(school_id, year, data_dir)
+    if folder is None:
+        return None
+    try:
+        with open(folder / SCHOOL_YEAR_FILE, "rb") as f:
+            sy = pickle.load(f)  # written by write_processed from the stamped raw files
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+    return sy if isinstance(sy, SchoolYear) else None

@@ -30,6 +30,7 @@ import pandas as pd
 from helpers import paths
 from helpers.indicators import disclose
 from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.ingest.processed import load_fresh
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
 from helpers.report.figures import FIGURES, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
@@ -379,5 +380,8 @@ def open_report(
     paths.check_school_id(school_id)
     if year is None:
         year = paths.latest_year(school_id, data_dir)
-    sy = load_school_year(school_id, int(year), data_dir)
+    # the build's validated data when still fresh (helpers.ingest.processed), else raw data
+    sy = load_fresh(school_id, int(year), data_dir) or load_school_year(
+        school_id, int(year), data_dir
+    )
     return Report(sy, data_dir, figures, notebooks_dir)

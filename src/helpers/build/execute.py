@@ -1,0 +1,307 @@
+"""A worker process: executes chapter notebooks with papermill on its kernel and renders
+them to HTML (:mod:`helpers.report.render`), one after another."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from helpers.build import manifest as mf
+from helpers.build import stderr
+from helpers.build.kernel import START_TIMEOUT, _Kernel
+from helpers.build.plan import FAILED_SUFFIX
+
+CELL_TIMEOUT = 1800  # seconds for one cell
+
+_ENGINE: Any = None
+
+
+def _engine() -> Any:
+    """A papermill engine that runs on a kernel we started (and keeps it running)."""
+    global _ENGINE
+    if _ENGINE is not None:
+        return _ENGINE
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class NianbaoEngine(NBClientEngine):
+        last_nb: Any = None
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = 60,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            cls.last_nb = nb_man.nb
+            km, kc = kwargs.pop("km"), kwargs.pop("kc")
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                safe,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, km=km, **final)
+            client.kc = kc  # the kernel's long-lived client (kept open: the kernel is ours)
+            return client.execute()
+
+    papermill_engines.register("nianbao", NianbaoEngine)
+    _ENGINE = NianbaoEngine
+    return _ENGINE
+
+
+def _chapter_title(stem: str, nb: Any) -> str:
+    """The outline's heading for the chapter, else the notebook's first heading, else stem."""
+    from helpers.report import render
+
+    try:
+        from helpers.specs.outline import chapter
+
+        return str(chapter(stem).heading)
+    except Exception:  # no outline (yet), or a notebook the outline does not list
+        return render.chapter_title(nb) or stem
+
+
+def _first_line(source: Any) -> str:
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    for line in text.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= 80 else line[:77] + "..."
+    return ""
+
+
+def _find_error(nb: Any) -> dict[str, Any] | None:
+    """The first error output: cell index in the source notebook (0-based), its first line of
+    source, execution count, ename and evalue."""
+    index = -1
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        if "papermill-error-cell-tag" in tags:
+            continue
+        injected = "injected-parameters" in tags
+        if not injected:
+            index += 1
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                return {
+                    "cell": "injected-parameters" if injected else index,
+                    "source": _first_line(cell.get("source")),
+                    "execution_count": cell.get("execution_count"),
+                    "ename": out.get("ename", "Error"),
+                    "evalue": out.get("evalue", ""),
+                }
+    return None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    where = (
+        "参数单元格（injected-parameters）"
+        if err.get("cell") == "injected-parameters"
+        else f"cell {err.get('cell')}"
+    )
+    count = f" [In {err['execution_count']}]" if err.get("execution_count") else ""
+    source = f" `{err['source']}`" if err.get("source") else ""
+    return f"{where}{count}{source}: {err.get('ename')}: {err.get('evalue')}"
+
+
+class _Runner:
+    """A worker's state: its kernel, and how it executes and renders one chapter."""
+
+    def __init__(self, wid: int, results: Any, reuse: bool, log_dir: str):
+        self.wid = wid
+        self.results = results
+        self.reuse = reuse
+        self.log_path = Path(log_dir) / f"worker-{wid}-{os.getpid()}.log"
+        self.kernel: _Kernel | None = None
+        self.warm_broken = False
+
+    def _announce(self, pid: int) -> None:
+        self.results.put(("kernel", self.wid, pid))
+
+    def new_kernel(self, name: str, warm: bool) -> _Kernel:
+        kernel = _Kernel(name, self.log_path, self._announce)
+        self.kernel = kernel
+        kernel.start(warm)
+        return kernel
+
+    def prepare(self) -> None:
+        """Warm up: launch the kernel, import papermill/nbconvert meanwhile, then wait."""
+        if self.reuse:
+            self.kernel = _Kernel("python3", self.log_path, self._announce)
+            self.kernel.launch(warm=True)
+        import nbformat  # noqa: F401
+        import papermill  # noqa: F401
+
+        from helpers.report import render
+
+        _engine()
+        render._exporter(render.template_name())
+        if self.kernel is not None:
+            self.kernel.ready()
+
+    def kernel_for(self, name: str) -> _Kernel:
+        """A kernel for the next notebook: the warm one, reset, when kernels are reused;
+        else (or if the reset fails) a new one. A kernel that was not warmed up (and reset)
+        never runs a second notebook."""
+        k = self.kernel
+        if k is not None:
+            reusable = k.name == name and (not k.used or k.warm) and k.alive()
+            if not reusable:
+                k.close()
+                k = self.kernel = None
+        if k is None:
+            k = self.new_kernel(name, warm=self.reuse and not self.warm_broken)
+        if k.warm:
+            try:
+                k.reset()  # also waits for the prelude to finish
+            except Exception:  # never run a notebook on a kernel in an unknown state
+                if not k.used:
+                    self.warm_broken = True  # the prelude itself fails: stop warming
+                k.close()
+                k = self.new_kernel(name, warm=False)
+        k.used = True
+        return k
+
+    def run(self, task: dict[str, Any]) -> dict[str, Any]:
+        import nbformat
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        from helpers.report import render
+
+        t0 = time.monotonic()
+        folder = Path(task["folder"])
+        stem = task["chapter"]
+        executed = folder / "notebooks" / f"{stem}.ipynb"
+        failed = folder / "notebooks" / f"{stem}{FAILED_SUFFIX}"
+        out: dict[str, Any] = {"id": task["id"], "status": "failed", "seconds": 0.0}
+        nb = None
+        error: dict[str, Any] | None = None
+        engine = _engine()
+        engine.last_nb = None
+        kernel: _Kernel | None = None
+        try:
+            kernel = self.kernel_for(task["kernel_name"])
+            nb = papermill.execute_notebook(
+                task["notebook"],
+                None,
+                parameters=task["parameters"],
+                engine_name="nianbao",
+                kernel_name=task["kernel_name"],
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                start_timeout=START_TIMEOUT,
+                execution_timeout=CELL_TIMEOUT,
+                km=kernel.km,
+                kc=kernel.kc,
+            )
+        except PapermillExecutionError:
+            nb = engine.last_nb
+        except Exception as e:
+            nb = engine.last_nb
+            error = {"cell": None, "ename": type(e).__name__, "evalue": str(e).strip()}
+        error = (_find_error(nb) if nb is not None else None) or error
+        out["warnings"] = stderr.collect(nb) if nb is not None else []
+        if error is not None and kernel is not None:
+            kernel.close()  # after a failure, never reuse the kernel
+            self.kernel = None
+        elif not self.reuse and kernel is not None:
+            kernel.close()
+            self.kernel = None
+        if error is None:
+            try:
+                title = _chapter_title(stem, nb)
+                page = render.render_notebook(nb, title=title)
+            except Exception as e:
+                error = {"cell": None, "ename": f"渲染失败 {type(e).__name__}", "evalue": str(e)}
+        out["seconds"] = time.monotonic() - t0
+        if error is not None:
+            if error.get("cell") is None:
+                out["error"] = f"{error['ename']}: {error['evalue']}"
+            else:
+                out["error"] = _describe(error)
+            if nb is not None:
+                mf.write_text(failed, nbformat.writes(nb))
+                out["failed_notebook"] = str(failed)
+            return out
+        mf.write_text(executed, nbformat.writes(nb))
+        mf.write_text(folder / f"{stem}.html", page)
+        failed.unlink(missing_ok=True)
+        out.update(
+            status="ok",
+            title=title,
+            html_sha256=mf.sha256_bytes(page.encode("utf-8")),
+            seconds=time.monotonic() - t0,
+        )
+        return out
+
+    def close(self) -> None:
+        if self.kernel is not None:
+            self.kernel.close()
+            self.kernel = None
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
+def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) -> None:
+    """A worker process: one kernel, chapters one after another until the None sentinel."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # kernels started here run for a build: no interactive styling in their outputs
+    os.environ["NIANBAO_BUILD"] = "1"
+    # jsonschema (imported by nbformat) loads rfc3987_syntax when installed, which builds a
+    # grammar at import time (~1 s). Its IRI format checks are never used by nbformat, so this
+    # process does without it.
+    if "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    runner = _Runner(wid, results, reuse, log_dir)
+    try:
+        try:
+            runner.prepare()
+        except Exception:  # e.g. the kernel does not start: reported per chapter below
+            runner.close()
+        while True:
+            task = tasks.get()
+            if task is None:
+                break
+            results.put(("start", wid, task["id"]))
+            try:
+                res = runner.run(task)
+            except Exception as e:  # never lose a task
+                res = {"id": task["id"], "status": "failed", "error": f"{type(e).__name__}: {e}"}
+            results.put(("done", wid, res))
+    except (KeyboardInterrupt, SystemExit):
+        results.cancel_join_thread()
+        # the interrupted notebook's pending asyncio tasks would print tracebacks at exit
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    finally:
+        runner.close()
+    sys.exit(0)

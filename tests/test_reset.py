@@ -1,0 +1,121 @@
+"""Issue 11: the warm-kernel reset (helpers.build.reset) is a module, tested in-process.
+
+The kernel-level equivalence (a reused kernel gives the same notebook as a fresh one) is
+tests/test_build.py::test_kernel_reuse_leaks_no_state.
+"""
+
+from __future__ import annotations
+
+import decimal
+import os
+import random
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.build import reset as r
+
+
+@pytest.fixture
+def keep_helpers():
+    """reset() drops every helpers module (a notebook imports a fresh copy); give the test
+    session its own modules back afterwards."""
+    saved = {k: v for k, v in sys.modules.items() if k == "helpers" or k.startswith("helpers.")}
+    yield
+    sys.modules.update(saved)
+
+
+def test_reset_restores_what_a_notebook_changed(tmp_path: Path, keep_helpers):
+    warnings.filterwarnings("ignore", message="before the snapshot")
+    ns: dict[str, object] = {"kept": 1}
+    before_filters = list(warnings.filters)
+    before_rc = mpl.rcParams["lines.linewidth"]
+    before_rows = pd.get_option("display.max_rows")
+    before_prec = decimal.getcontext().prec
+    random.seed(7)
+    np.random.seed(7)
+    py_draw, np_draw = random.random(), np.random.random()
+    random.seed(7)
+    np.random.seed(7)
+    cwd, path = os.getcwd(), list(sys.path)
+    snap = r.Snapshot.take(namespace=ns)
+
+    # what a notebook may do
+    mod = tmp_path / "leaky_mod.py"
+    mod.write_text("VALUE = 1\n")
+    sys.path.insert(0, str(tmp_path))
+    import leaky_mod  # noqa: F401
+
+    ns["LEAK"] = 42
+    mpl.rcParams["lines.linewidth"] = 9
+    pd.set_option("display.max_rows", 3)
+    warnings.simplefilter("error")
+    warnings.filterwarnings("ignore", message="added by the notebook")
+    decimal.getcontext().prec = 3
+    random.random()
+    np.random.random()
+    np.seterr(all="raise")
+    os.environ["NIANBAO_LEAK"] = "1"
+    os.chdir(tmp_path)
+
+    snap.restore()
+
+    assert ns == {"kept": 1}
+    assert "leaky_mod" not in sys.modules and "helpers" not in sys.modules
+    assert mpl.rcParams["lines.linewidth"] == before_rc
+    assert pd.get_option("display.max_rows") == before_rows == 60
+    assert list(warnings.filters) == before_filters
+    assert decimal.getcontext().prec == before_prec
+    assert (random.random(), np.random.random()) == (py_draw, np_draw)
+    assert np.geterr()["divide"] == "warn"
+    assert "NIANBAO_LEAK" not in os.environ
+    assert os.getcwd() == cwd and sys.path == path
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.warn("still only a warning", stacklevel=1)
+    assert [str(w.message) for w in caught] == ["still only a warning"]
+
+
+def test_warnings_filters_come_back_through_the_public_api():
+    saved = list(warnings.filters)
+    warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+    warnings.filterwarnings("error", module="some\\.module", lineno=3)
+    wanted = list(warnings.filters)
+    warnings.resetwarnings()
+    warnings.simplefilter("always")
+    r._restore_warnings(wanted)
+    try:
+        assert list(warnings.filters) == wanted
+    finally:
+        r._restore_warnings(saved)
+    assert list(warnings.filters) == saved
+
+
+def test_a_filter_the_public_api_cannot_recreate_is_kept_as_is():
+    """The interpreter's own filters hold the module as a plain string; such an entry is put
+    back as it was (via the one private call, _notify_warnings_changed)."""
+    saved = list(warnings.filters)
+    odd = ("ignore", None, DeprecationWarning, "odd_module", 0)
+    try:
+        r._restore_warnings([odd, *saved])
+        assert warnings.filters[0] == odd and list(warnings.filters[1:]) == saved
+    finally:
+        r._restore_warnings(saved)
+
+
+def test_reset_without_install_says_so(monkeypatch):
+    monkeypatch.setattr(r, "_SNAPSHOT", None)
+    with pytest.raises(RuntimeError, match="install"):
+        r.reset()
+
+
+def test_install_code_is_an_import_and_a_call():
+    code = r.install_code(("numpy",), ("build",))
+    assert code.splitlines()[0] == "import helpers.build.reset as _nianbao_reset"
+    compile(code, "<install>", "exec")
+    assert "_nianbao_reset.install(('numpy',), ('build',))" in code
