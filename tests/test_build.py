@@ -23,6 +23,7 @@ import helpers.build.core as build_mod
 from helpers.build.core import BuildError, build
 from helpers.cli import app
 from helpers.report.render import unmark_stale
+from tests.factories import SECOND_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -685,3 +686,48 @@ def test_unknown_figures_policy_stops_before_anything_runs(raw_copy, tmp_path):
     with pytest.raises(BuildError, match="figures"):
         build(data_dir=raw_copy, out_dir=tmp_path / "out", figures="typed")
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- two schools
+
+
+def test_build_every_school_of_a_data_folder_with_two(
+    second_school, fake_nbs, fake_inputs, tmp_path
+):
+    """Without --school the build makes each school's latest report, and the bureau index
+    lists both; --school builds only the one named."""
+    out = tmp_path / "reports"
+    r = run(second_school, fake_nbs, out)
+    assert r.ok
+    assert sorted((c.school_id, c.chapter) for c in r.executed) == [
+        (s, c) for s in ("demo2", "huichang") for c in INPUTS
+    ]
+    assert sorted((sy.school_id, sy.year) for sy in r.school_years) == [
+        ("demo2", 2024),
+        ("huichang", 2024),
+    ]
+    second = (out / "demo2" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert SECOND_NAME in second and "会昌中等专业学校" not in second
+    alpha = (out / "demo2" / "2024" / "01_alpha.html").read_text(encoding="utf-8")
+    assert "甲章 学校 demo2 年度 2024" in alpha
+    bureau = (out / "index.html").read_text(encoding="utf-8")
+    assert SECOND_NAME in bureau and "会昌中等专业学校" in bureau
+
+    # the second school's data changes: only its chapters that read that file run again
+    touch(second_school / "demo2" / "2024" / "facts.yaml")
+    r = run(second_school, fake_nbs, out)
+    assert sorted((c.school_id, c.chapter) for c in r.executed) == [("demo2", "02_beta")]
+
+    result = cli_build(second_school, fake_nbs, tmp_path / "one", "--school", "demo2")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "one" / "demo2" / "2024" / "index.html").is_file()
+    assert not (tmp_path / "one" / "huichang").exists()
+
+
+def test_build_a_bare_school(bare_school, fake_nbs, tmp_path, monkeypatch):
+    """A school with only school.yaml, meta.yaml and facts.yaml builds (fallback inputs)."""
+    r = run(bare_school, fake_nbs, tmp_path / "out")
+    assert r.ok, [c.error for c in r.failed]
+    assert [(sy.school_id, sy.year) for sy in r.school_years] == [("bare", 2024)]
+    index = (tmp_path / "out" / "bare" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert "简易学校" in index

@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import fmt
 from helpers.indicators.evaluate import compute, registry
-from helpers.ingest.facts import Fact, Observation
-from helpers.ingest.load import SchoolYear
+from tests.factories import make_sy
 
 counts = st.integers(min_value=0, max_value=20000)
-
-
-def make_sy(values: dict[str, float]) -> SchoolYear:
-    """A school-year holding just these facts (no tables, no previous year)."""
-    facts = {}
-    for name, v in values.items():
-        obs = Observation(field=name, value=float(v), source="test", file="test.yaml")
-        facts[name] = Fact(name, float(v), obs, (obs,), "唯一取值")
-    published = pd.DataFrame(
-        columns=["indicator", "value", "decimals", "printed", "source", "note"]
-    )
-    return SchoolYear("t", 2024, {}, {}, [], facts, {}, published, Path("."))
 
 
 @settings(max_examples=200, deadline=None)
