@@ -171,6 +171,7 @@ def test_school_id_with_path_characters_rejected_before_file_access(bad, monkeyp
 
 def test_numeric_looking_school_id_stays_a_string(raw_copy):
     (raw_copy / "huichang").rename(raw_copy / "007")
+    edit(raw_copy / "007" / "school.yaml", "school_id: huichang", 'school_id: "007"')
     sy = load_school_year("007", 2024, data_dir=raw_copy)
     assert sy.school_id == "007" and isinstance(sy.school_id, str)
 
