@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n auto
+	NIANBAO_HYPOTHESIS=fast $(BIN)/python -m pytest -m "not slow" -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts bench

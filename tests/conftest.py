@@ -4,13 +4,21 @@ tests/factories.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.factories import BUNDLED, SECOND, SECOND_NAME, copy_school
 from tests.factories import make_school as _make_school
+
+# Property tests: 200 examples each in `make test`; `make test-fast` (the inner loop) sets
+# NIANBAO_HYPOTHESIS=fast for 40.
+settings.register_profile("full", max_examples=200)
+settings.register_profile("fast", max_examples=40)
+settings.load_profile(os.environ.get("NIANBAO_HYPOTHESIS", "full"))
 
 
 @pytest.fixture
@@ -63,3 +71,23 @@ def built_reports(tmp_path_factory) -> Path:
     result = build(schools=[BUNDLED], years=[2024, 2023], data_dir=raw, out_dir=out, jobs=2)
     assert result.ok, [c.error for c in result.failed]
     return out / BUNDLED
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request, monkeypatch):
+    """A test not marked ``slow`` may not start a process (a kernel, papermill, a browser, a
+    build's workers, a subprocess): ``make test-fast`` stays fast, and a test that does is
+    told to carry the mark."""
+    if request.node.get_closest_marker("slow"):
+        return
+    import multiprocessing.process
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(
+            f"{request.node.nodeid} starts a process (kernel, browser, build worker or "
+            "subprocess): mark it @pytest.mark.slow"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)

@@ -116,6 +116,7 @@ def touch(path: Path, text: str = "\n# touched by a test\n") -> None:
 # --------------------------------------------------------------------------- full + incremental
 
 
+@pytest.mark.slow
 def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
     out = tmp_path / "reports"
     r = run(raw_copy, fake_nbs, out)
@@ -218,6 +219,7 @@ def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
     assert executed(run(raw_copy, fake_nbs, out, force=True)) == list(INPUTS)
 
 
+@pytest.mark.slow
 def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
     """A warm kernel reused for the next notebook gives the same notebook as a fresh one."""
     nbs = tmp_path / "nbs"
@@ -272,6 +274,7 @@ def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
 # --------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow
 def test_failing_chapter_keeps_previous_html(raw_copy, fake_nbs, fake_inputs, tmp_path):
     out = tmp_path / "reports"
     assert run(raw_copy, fake_nbs, out).ok
@@ -345,6 +348,7 @@ def test_beijing_time_of_a_kept_version():
     )
 
 
+@pytest.mark.slow
 def test_stale_chapter_is_marked_everywhere_and_strict_refuses(
     raw_copy, fake_nbs, fake_inputs, tmp_path
 ):
@@ -427,6 +431,7 @@ def test_stale_chapter_is_marked_everywhere_and_strict_refuses(
     assert result.exit_code == 0 and "沿用旧版本" not in result.output, result.output
 
 
+@pytest.mark.slow
 def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, tmp_path):
     """Undoing a breaking change brings back the last good key: nothing to run."""
     out = tmp_path / "reports"
@@ -447,6 +452,7 @@ def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, t
         assert STALE not in (folder / page).read_text(encoding="utf-8"), page
 
 
+@pytest.mark.slow
 def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
     """`raise SystemExit(0)` stops papermill silently; the error output still fails it."""
     nbs = tmp_path / "nbs"
@@ -465,6 +471,7 @@ def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
     assert [(c.chapter, c.kept) for c in r.school_years[0].stale] == [("01_alpha", False)]
 
 
+@pytest.mark.slow
 def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatch):
     import helpers.indicators.audit
     from helpers.indicators.audit import Finding
@@ -486,6 +493,7 @@ def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatc
     assert any(f["rule"] == "out_of_bounds" for f in r.school_years[0].findings)
 
 
+@pytest.mark.slow
 def test_invalid_data_exits_2_without_traceback(raw_copy, fake_nbs, tmp_path):
     meta = raw_copy / "huichang" / "2024" / "meta.yaml"
     meta.write_text(meta.read_text(encoding="utf-8").replace("year: 2024", "year: 2023"), "utf-8")
@@ -508,6 +516,7 @@ BROKEN = [  # (file, original text, broken text, how the message shows the value
 ]
 
 
+@pytest.mark.slow
 def test_bad_value_leaves_reports_and_processed_untouched(
     raw_copy, fake_nbs, fake_inputs, tmp_path
 ):
@@ -527,6 +536,7 @@ def test_bad_value_leaves_reports_and_processed_untouched(
         path.write_text(good, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_kernel_that_dies_at_startup_is_retried_once(raw_copy, tmp_path, fake_inputs, monkeypatch):
     """Two kernels can be handed the same free port; the loser dies at start-up. Simulated
     with a kernelspec whose first launch exits at once."""
@@ -580,6 +590,7 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find processes")
 def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
     nbs = tmp_path / "nbs"
@@ -640,6 +651,7 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
 # --------------------------------------------------------------------------- real notebooks
 
 
+@pytest.mark.slow
 def test_real_notebooks_rebuild_exactly_their_inputs(raw_copy, tmp_path):
     """With the real notebooks and helpers.build.inputs.chapter_inputs: changing one file
     re-executes exactly the chapters whose inputs include it."""
@@ -691,6 +703,7 @@ def test_unknown_figures_policy_stops_before_anything_runs(raw_copy, tmp_path):
 # --------------------------------------------------------------------------- two schools
 
 
+@pytest.mark.slow
 def test_build_every_school_of_a_data_folder_with_two(
     second_school, fake_nbs, fake_inputs, tmp_path
 ):
@@ -724,6 +737,7 @@ def test_build_every_school_of_a_data_folder_with_two(
     assert not (tmp_path / "one" / "huichang").exists()
 
 
+@pytest.mark.slow
 def test_build_a_bare_school(bare_school, fake_nbs, tmp_path, monkeypatch):
     """A school with only school.yaml, meta.yaml and facts.yaml builds (fallback inputs)."""
     r = run(bare_school, fake_nbs, tmp_path / "out")

@@ -64,6 +64,7 @@ def test_unknown_year_and_bad_id_and_chapter(raw_copy, tmp_path):
     assert result.exit_code == 2 and "没有章节 '99_nope'" in result.output
 
 
+@pytest.mark.slow
 def test_unknown_school_via_the_installed_script(raw_copy):
     script = Path(sys.executable).with_name("nianbao")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,7 @@ def test_every_third_party_import_of_src_is_declared():
     assert undeclared == {}, f"imported by src/ but not in pyproject dependencies: {undeclared}"
 
 
+@pytest.mark.slow
 def test_pre_commit_strips_notebook_outputs(tmp_path):
     """The pre-commit hook is the installed nbstripout (hook repositories cannot be fetched),
     the config is valid, and that tool clears a notebook's outputs."""
