@@ -78,10 +78,13 @@ def schema_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 def _inner_model(annotation: Any) -> tuple[str, type[BaseModel]] | None:
     args = getattr(annotation, "__args__", ())
     origin = getattr(annotation, "__origin__", None)
-    if origin is list and args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-        return "list", args[0]
-    if origin is dict and len(args) == 2 and issubclass(args[1], BaseModel):
-        return "dict", args[1]
+    item = args[-1] if args else None
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return None
+    if origin is list:
+        return "list", item
+    if origin is dict:
+        return "dict", item
     return None
 
 
