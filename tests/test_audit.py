@@ -286,7 +286,7 @@ def test_every_audit_rule_has_a_chinese_label():
 def test_new_findings_reach_the_report_appendix():
     from helpers.report.api import open_report
 
-    html = open_report("huichang", 2024).section("audit").html
+    html = open_report("huichang", 2024).section("数据核验").html
     for label in ("分项未覆盖总数", "表题所列指标缺列", "表头重复"):
         assert label in html
     assert "比总数少 115 人" in html and "对口就业率" in html

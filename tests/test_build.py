@@ -86,7 +86,7 @@ def fake_nbs(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_inputs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
-    def chapter_inputs(chapter, school_id, year, data_dir):
+    def chapter_inputs(chapter, school_id, year, data_dir, notebooks_dir=None):
         return [Path(data_dir) / school_id / rel for rel in INPUTS[chapter]]
 
     monkeypatch.setattr(build_mod, "chapter_inputs", chapter_inputs)
@@ -172,6 +172,7 @@ def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
         "year": 2024,
         "data_dir": str(raw_copy.resolve()),
         "figures": "recomputed",
+        "notebooks_dir": str(fake_nbs),
     }
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["data_hash"])
     assert manifest["code"]["helpers_version"] == "0.1.0"

@@ -33,7 +33,9 @@ def test_partial_year_numbering_skips_missing_figures():
     # 2021 has only the published student-teacher ratio: the key-indicator table, no chart
     assert rep.numbers == {("table", "key_indicators"): 1}
     html = rep.section("1.1").html
-    assert "本年度未填报学生情况相关内容" in html and "图" not in html
+    # sections without data are left out (no empty headings, no 本年度未填报 sentence)
+    assert "1.1.2 学生情况" not in html and "未填报" not in html and "图" not in html
+    assert "1.1.3 教师队伍" in html  # it has the ratio
 
 
 def test_figures_carry_derivations():

@@ -205,4 +205,6 @@ def test_no_placeholder_in_running_prose(year, report_2024, report_2023):
         if placeholder:
             bad.append(text)
     assert not bad, bad
-    assert sum(prose(b) for b in bs) > (120 if year == 2024 else 20)
+    # the check saw the prose: 2024 has the school's text; 2023, generated sentences only
+    # (its sections without data are left out of the page)
+    assert sum(prose(b) for b in bs) > (120 if year == 2024 else 8)

@@ -54,7 +54,7 @@ class Figures(StrEnum):
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]错误：[/]{escape(message)}")
+    err_console.print(f"[bold red]错误：[/]{escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -298,12 +298,30 @@ def _findings_table(rows: list[tuple[str, str, str]], title: str) -> Table:
 
 
 @app.command()
-def validate(school: SchoolOpt = None, year: YearOpt = None, data_dir: DataOpt = None) -> None:
-    """校验并审核数据，列出发现的问题（有错误时退出码非零）。"""
+def validate(
+    school: SchoolOpt = None,
+    year: YearOpt = None,
+    data_dir: DataOpt = None,
+    notebooks: Annotated[
+        Path | None, typer.Option("--notebooks", help="章节笔记本目录；默认：notebooks")
+    ] = None,
+) -> None:
+    """校验规格文件、章节笔记本和数据，并审核数据，列出发现的问题（有错误时退出码非零）。"""
+    from helpers.build.core import BuildError, default_notebooks_dir, discover_chapters
+    from helpers.build.preflight import problems as preflight
     from helpers.errors import DataValidationError
     from helpers.indicators.audit import report_findings as run_audit
     from helpers.ingest.load import load_school_year
 
+    try:
+        found = preflight(discover_chapters(notebooks or default_notebooks_dir()))
+    except BuildError as e:
+        raise _fail(str(e)) from None
+    if found:  # one line each, never wrapped: file, cell and line stay readable
+        err_console.print(f"[bold red]规格文件或章节笔记本有 {len(found)} 处错误：[/]")
+        for p in found:
+            err_console.print(f"  - {escape(str(p))}", soft_wrap=True)
+        raise typer.Exit(2)
     code = 0
     for s, y in _targets(school, year, data_dir):
         try:
@@ -399,6 +417,35 @@ def dictionary(
         return
     write_text(target, text)
     console.print(f"已写出 {target}")
+
+
+@app.command()
+def schema(
+    check: Annotated[
+        bool, typer.Option("--check", help="只检查文件是否最新（不是则退出码 1）")
+    ] = False,
+) -> None:
+    """由规格模型生成 src/helpers/specs/schema/*.json（编辑器据此补全和检查 YAML）。"""
+    from helpers.atomic import write_text
+    from helpers.specs.schema import rendered
+
+    stale = [
+        (path, text)
+        for path, text in rendered().items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+    if check:
+        for path, _ in stale:
+            err_console.print(f"{path} 不是最新的（或不存在）；运行 `nianbao schema` 重新生成。")
+        if stale:
+            raise typer.Exit(1)
+        console.print("JSON Schema 均为最新。")
+        return
+    for path, text in stale:
+        write_text(path, text)
+        console.print(f"已写出 {path}")
+    if not stale:
+        console.print("JSON Schema 均为最新，未改动。")
 
 
 @app.command()

@@ -313,7 +313,9 @@ def _fallback_inputs(school_id: str, year: int, data_dir: Path) -> list[Path]:
     return files
 
 
-def chapter_inputs(chapter: str, school_id: str, year: int, data_dir: Path) -> list[Path]:
+def chapter_inputs(
+    chapter: str, school_id: str, year: int, data_dir: Path, notebooks_dir: Path | None = None
+) -> list[Path]:
     """The raw files a chapter reads: ``helpers.build.inputs.chapter_inputs`` when it knows the
     chapter, else (conservatively) everything of the year and the year before + school.yaml."""
     try:
@@ -321,9 +323,18 @@ def chapter_inputs(chapter: str, school_id: str, year: int, data_dir: Path) -> l
     except ImportError:
         return _fallback_inputs(school_id, year, data_dir)
     try:
-        return list(outline_inputs(chapter, school_id, year, data_dir))
+        return list(outline_inputs(chapter, school_id, year, data_dir, notebooks_dir))
     except KeyError:  # a notebook the outline does not list
         return _fallback_inputs(school_id, year, data_dir)
+
+
+def _block_order(all_chapters: list[Path]) -> list[tuple[str, str]]:
+    """The numbered figures and tables of the chapter notebooks, in report order."""
+    if not all_chapters:
+        return []
+    from helpers.report.notebooks import block_order
+
+    return block_order(all_chapters[0].parent)
 
 
 def _kernel_name(notebook: Path) -> str:
@@ -344,6 +355,7 @@ def _changed(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
         "packages": "package versions changed",
         "parameters": "parameters changed",
         "schema": "build format changed",
+        "numbering": "figure or table numbering changed",
     }
     diff = [names.get(k, k) for k in new if old.get(k) != new.get(k)]
     return ", ".join(diff) or "changed"
@@ -370,13 +382,22 @@ def _plan(
     state = mf.read_json(cache / "inputs.json") or {}
     fresh_state = state.get("raw") == raw_digest and state.get("code") == env["code"]
     known_inputs: dict[str, list[str]] = state.get("inputs", {}) if fresh_state else {}
-    params = {"school_id": school_id, "year": year, "data_dir": str(data_dir), "figures": figures}
+    params = {
+        "school_id": school_id,
+        "year": year,
+        "data_dir": str(data_dir),
+        "figures": figures,
+        # the chapters number 图N / 表N across all chapter notebooks of this folder
+        "notebooks_dir": str(all_chapters[0].parent) if all_chapters else None,
+    }
     chapters = []
     undone: list[Path] = []
+    # 图N / 表N run across every chapter notebook: a block added to one renumbers the others
+    numbering = mf.sha256_json(_block_order(all_chapters))
     for nb in notebooks:
         stem = nb.stem
         if stem not in known_inputs:
-            files = chapter_inputs(stem, school_id, year, data_dir)
+            files = chapter_inputs(stem, school_id, year, data_dir, nb.parent)
             known_inputs[stem] = sorted({_rel(Path(p), data_dir) for p in files})
         inputs = known_inputs[stem]
         digests = []
@@ -393,6 +414,7 @@ def _plan(
             "data": mf.files_digest(digests),
             "parameters": params,
             "packages": env["packages"],
+            "numbering": numbering,
         }
         key = mf.sha256_json(components)
         record = mf.read_json(cache / f"{stem}.json")
@@ -729,6 +751,10 @@ def build(
     nbdir = Path(notebooks_dir).resolve() if notebooks_dir else default_notebooks_dir()
     targets = resolve_targets(schools, years, data)
     all_chapters = discover_chapters(nbdir)
+    from helpers.build import preflight
+
+    if bad := preflight.errors(all_chapters):  # specs and notebooks, before anything runs
+        raise BuildError(bad)
     chosen = discover_chapters(nbdir, chapters)
     jobs = max(1, int(jobs or os.cpu_count() or 1))
 
@@ -1596,6 +1622,8 @@ def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # kernels started here run for a build: no interactive styling in their outputs
+    os.environ["NIANBAO_BUILD"] = "1"
     # jsonschema (imported by nbformat) loads rfc3987_syntax when installed, which builds a
     # grammar at import time (~1 s). Its IRI format checks are never used by nbformat, so this
     # process does without it.

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -29,10 +28,10 @@ import yaml
 from markdown_it import MarkdownIt
 
 from helpers.errors import Problem
+from helpers.specs import sentences
 
 KINDS = {"preface", "section", "case", "challenge"}
 EMBED_KINDS = ("table", "figure")
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?:\|\s*([a-z_]+)\s*)?\}\}")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
 
@@ -64,7 +63,7 @@ class Narrative:
     @property
     def placeholders(self) -> frozenset[str]:
         """The ids of the figures the prose states (``{{ id }}``, any filter)."""
-        return frozenset(m.group(1) for m in PLACEHOLDER.finditer(self.text))
+        return sentences.names(self.text)
 
     @property
     def images(self) -> tuple[tuple[str, str], ...]:
@@ -163,42 +162,26 @@ def parse_file(
     return out, _check_placeholders(out, body_start) + _check_images(out, path, body_start)
 
 
-@lru_cache(maxsize=1)
-def _blocks() -> dict[str, dict[str, set[str]]]:
-    """Per kind (table / figure): each block id of specs/report.yaml → the sections showing it."""
-    from helpers.specs.outline import outline
-
-    out: dict[str, dict[str, set[str]]] = {k: {} for k in EMBED_KINDS}
-    for c in outline():
-        for s in c.sections:
-            for b in s.blocks:
-                for kind in EMBED_KINDS:
-                    if kind in b:
-                        out[kind].setdefault(str(b[kind]), set()).add(s.number)
-    return out
-
-
 def _line_of(n: Narrative, first_line: int, needle: str) -> int:
     at = n.body.find(needle)
     return first_line + (n.body[:at].count("\n") if at >= 0 else 0)
 
 
 def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
-    """Charts and tables placed in prose exist in the section; a photo's file exists."""
-    blocks = _blocks()
+    """Charts and tables placed in prose are named by an id; a photo's file exists. (Whether
+    the id is one of the report's charts or tables is checked where they are defined: the
+    report layer, when the prose is rendered, and ``nianbao validate``.)"""
     problems = []
     for target, _text in n.images:
         kind, sep, ident = target.partition(":")
         line = _line_of(n, first_line, f"({target}")
         if sep and kind in EMBED_KINDS:
-            if n.section not in blocks[kind].get(ident, set()):
-                where = "、".join(sorted(blocks[kind].get(ident, set()))) or "任何一节"
+            if not ident.isidentifier():
                 problems.append(
                     Problem(
                         n.file,
                         "unknown_embed",
-                        f"第 {n.section} 节在 specs/report.yaml 中没有这个{'表格' if kind == 'table' else '图表'}"
-                        f"（它属于 {where}）",
+                        f"{'表格' if kind == 'table' else '图表'}编号应为字母、数字和下划线",
                         row=line,
                         column="text",
                         value=target,
@@ -224,16 +207,29 @@ def _known_placeholder(name: str) -> bool:
 
     kind, _, ident = name.partition(".")
     if kind in EMBED_KINDS and ident:
-        return ident in _blocks()[kind]
+        return ident.isidentifier()  # checked against the report's ids by the report layer
     base = re.sub(r"^(prev|y\d{4})\.", "", name)
     return base in load_dictionary().facts or base in registry().indicators or name in META_NAMES
 
 
 def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
+    try:
+        found = sentences.placeholders(n.body)
+    except sentences.TemplateError as e:
+        return [
+            Problem(
+                n.file,
+                "bad_placeholder",
+                str(e),
+                row=first_line + e.line - 1,
+                column="text",
+                value=n.body.splitlines()[e.line - 1] if n.body.splitlines() else "",
+            )
+        ]
     problems = []
-    for m in PLACEHOLDER.finditer(n.body):
-        line = first_line + n.body[: m.start()].count("\n")
-        if not _known_placeholder(m.group(1)):
+    for p in found:
+        line = first_line + p.line - 1
+        if not _known_placeholder(p.name):
             problems.append(
                 Problem(
                     n.file,
@@ -241,10 +237,10 @@ def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
                     "占位符不是已定义的事实、指标（可加 prev. 表示上年）或报告中的 table./figure. 编号",
                     row=line,
                     column="text",
-                    value=m.group(0),
+                    value=p.source,
                 )
             )
-        if m.group(2) and m.group(2) not in FILTERS:
+        if p.filter and p.filter not in FILTERS:
             problems.append(
                 Problem(
                     n.file,
@@ -252,14 +248,14 @@ def _check_placeholders(n: Narrative, first_line: int) -> list[Problem]:
                     f"占位符过滤器只能是 {'、'.join(sorted(FILTERS))}",
                     row=line,
                     column="text",
-                    value=m.group(0),
+                    value=p.source,
                 )
             )
     return problems
 
 
-META_NAMES = {"year", "prev_year", "school_year", "school_name"}
-FILTERS = {"wan", "num", "abs", "change", "history"}
+META_NAMES = sentences.META_NAMES
+FILTERS = set(sentences.FILTERS)
 
 
 def load_narratives(

@@ -1,4 +1,8 @@
-"""HTML pieces of the report. Every piece of data text placed into HTML is escaped here.
+"""HTML pieces of the report, rendered by the macros of ``templates/report/markup.html.j2``.
+
+The templates autoescape: every text argument is escaped there. An argument that is HTML
+(``inner_html``, table cells) is HTML these functions built, and is marked as such (Markup)
+here, in one place. The functions return ``str`` so that callers may join them freely.
 
 Computed figures are wrapped in ``<span class="nb-num">`` carrying their derivation (formula,
 inputs with values, source) in ``data-derivation`` and ``title``, so a reviewer sees it on
@@ -9,35 +13,53 @@ from __future__ import annotations
 
 import base64
 import re
-from html import escape
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from helpers import fmt
 
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The autoescaping environment of the report's HTML templates (``src/helpers/templates``)."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def _macros() -> Any:
+    return environment().get_template("report/markup.html.j2").module
+
+
+def html(text: str) -> Markup:
+    """Mark HTML built by these functions (or by nbconvert) as safe to place unescaped."""
+    return Markup(text)
+
 
 def esc(text: object) -> str:
-    """Escape text for HTML content and attributes."""
-    return escape(str(text), quote=True)
+    """Escape text for HTML content and attributes (for the few callers still building HTML
+    by hand; the templates escape on their own)."""
+    return str(escape(str(text)))
 
 
 def num(text: str, derivation: str, missing: bool = False) -> str:
     """A figure with its derivation attached."""
-    if missing:
-        return (
-            f'<span class="nb-missing" tabindex="0" title="{esc(derivation)}" '
-            f'data-derivation="{esc(derivation)}">{esc(fmt.MISSING)}</span>'
-        )
-    return (
-        f'<span class="nb-num" tabindex="0" title="{esc(derivation)}" '
-        f'data-derivation="{esc(derivation)}">{esc(text)}</span>'
-    )
+    return str(_macros().num(text, derivation, missing, fmt.MISSING))
 
 
 def disclosure(notes: tuple[str, ...] | list[str]) -> str:
     """What the reader is told beside a figure that differs from the school's printed one."""
-    if not notes:
-        return ""
-    return f'<span class="nb-disclosure">（{esc("；".join(notes))}）</span>'
+    return str(_macros().disclosure(list(notes)))
 
 
 FOOTNOTE_MARKS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -45,8 +67,9 @@ FOOTNOTE_MARKS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 def footnote_mark(n: int) -> str:
     """The mark of a table's n-th note (1-based): ①, ②, …"""
-    mark = FOOTNOTE_MARKS[n - 1] if n <= len(FOOTNOTE_MARKS) else f"[{n}]"
-    return f'<sup class="nb-fn">{mark}</sup>'
+    return str(
+        _macros().footnote_mark(FOOTNOTE_MARKS[n - 1] if n <= len(FOOTNOTE_MARKS) else f"[{n}]")
+    )
 
 
 def slug(number: str) -> str:
@@ -55,24 +78,18 @@ def slug(number: str) -> str:
 
 
 def heading(level: int, text: str, anchor: str | None = None, cls: str = "") -> str:
-    attrs = f' id="{esc(anchor)}"' if anchor else ""
-    attrs += f' class="{esc(cls)}"' if cls else ""
-    return f"<h{level}{attrs}>{esc(text)}</h{level}>"
+    return str(_macros().heading(int(level), text, anchor, cls))
 
 
 def para(inner_html: str, cls: str = "") -> str:
-    return f'<p class="{esc(cls)}">{inner_html}</p>' if cls else f"<p>{inner_html}</p>"
+    """A paragraph around HTML built by these functions (``inner_html`` is not escaped)."""
+    return str(_macros().para(html(inner_html), cls))
 
 
 def figure_png(png: bytes, number: int, title: str, alt: str, note: str = "") -> str:
     """A chart embedded as a PNG data URI with its caption 图N."""
     data = base64.b64encode(png).decode("ascii")
-    note_html = f'<div class="nb-note">{esc(note)}</div>' if note else ""
-    return (
-        f'<figure class="nb-figure" id="fig-{number}">'
-        f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
-        f"<figcaption>图{number} {esc(title)}</figcaption>{note_html}</figure>"
-    )
+    return str(_macros().figure_png(data, number, title, alt, note))
 
 
 PHOTO_NOT_INCLUDED = "原报告配图（本报告未收录图片）："
@@ -84,16 +101,10 @@ def photo(caption: str, path: Path | None = None) -> str:
     is supplied, the caption alone marked 原报告配图（本报告未收录图片）. Never numbered 图N:
     图N are the report's own charts."""
     if path is None:
-        return (
-            f'<p class="nb-photo-missing"><span class="nb-photo-label">{PHOTO_NOT_INCLUDED}</span>'
-            f"{esc(caption)}</p>"
-        )
+        return str(_macros().photo_missing(PHOTO_NOT_INCLUDED, caption))
     mime = _MIME.get(path.suffix.lower(), "application/octet-stream")
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'<figure class="nb-photo"><img src="data:{mime};base64,{data}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-    )
+    return str(_macros().photo(mime, data, caption))
 
 
 def table(
@@ -105,26 +116,31 @@ def table(
     note: str = "",
     anchor: str | None = None,
 ) -> str:
-    """A table with its caption (表N above it). Cells are already-escaped HTML."""
+    """A table with its caption (表N above it). Header, title and note are text; cells are
+    HTML built by these functions (use :func:`esc` for a plain-text cell)."""
     numeric = numeric or [False] * len(header)
-    caption = f"表{number} {esc(title)}" if number is not None else esc(title)
-    head = "".join(
-        f'<th scope="col" class="{"nb-n" if n else ""}">{esc(h)}</th>'
-        for h, n in zip(header, numeric, strict=True)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{"nb-n" if n else ""}">{c}</td>' for c, n in zip(r, numeric, strict=True)
-        )
-        + "</tr>"
-        for r in rows
-    )
+    if len(numeric) != len(header) or any(len(r) != len(header) for r in rows):
+        raise ValueError(f"表 {title}：列数不一致（表头 {len(header)} 列）")
+    caption = f"表{number} {title}" if number is not None else title
     anchor = anchor or (f"tab-{number}" if number is not None else None)
-    id_attr = f' id="{esc(anchor)}"' if anchor else ""
-    note_html = f'<div class="nb-note">{esc(note)}</div>' if note else ""
-    return (
-        f'<figure class="nb-table"{id_attr}>'
-        f"<figcaption>{caption}</figcaption>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note_html}</figure>"
-    )
+    cells = [[html(c) for c in r] for r in rows]
+    return str(_macros().table(caption, header, cells, numeric, note, anchor))
+
+
+def strong(text: str) -> str:
+    return str(_macros().strong(text))
+
+
+def span(text: str, cls: str) -> str:
+    """Inline text with a class (e.g. the severity badge of the audit table)."""
+    return str(_macros().span(text, cls))
+
+
+def lines(texts: list[str]) -> str:
+    """Text lines in one cell, separated by line breaks."""
+    return str(_macros().lines(list(texts)))
+
+
+def title_page(school_name: str, title: str, school_year: str) -> str:
+    """The report's title block (school, title, 学年), as the preface chapter opens."""
+    return str(_macros().title_page(school_name, title, school_year))

@@ -3,7 +3,8 @@
 ``render_notebook`` exports an executed notebook with nbconvert and the project's template
 (``templates/nianbao``, extending ``lab``): no code, no prompts, no stderr or warning streams,
 nothing of the ``parameters`` / ``injected-parameters`` cells, no remote scripts. The page then
-gets a table of contents built from its headings and captions (a sidebar on wide screens, on
+gets (on its parsed tree, never by pattern matching on HTML) a table of contents built from
+its headings and captions (a sidebar on wide screens, on
 top on narrow ones), reading typography, traceable figures (the derivation shows on hover or
 keyboard focus) and a print stylesheet.
 
@@ -14,6 +15,10 @@ A chapter kept from an earlier build because its latest build failed is marked o
 that shows it (``mark_stale``): its own page, its section of ``report.html`` (plus a notice at
 the top of the report) and its entry in ``index.html`` say when the kept version was built.
 
+Pages and their pieces are Jinja templates (``templates/report/page.html.j2`` and
+``pieces.html.j2``) with autoescaping: text is escaped there, and only HTML this package built
+(chapters nbconvert rendered, their stylesheet) is passed as Markup.
+
 nbconvert is imported only when a notebook is rendered, so the build's main process never
 pays for the import.
 """
@@ -22,23 +27,27 @@ from __future__ import annotations
 
 import base64
 import copy
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from bs4 import BeautifulSoup, Comment, Tag
+from bs4.formatter import HTMLFormatter
+from markupsafe import Markup
+
+from helpers.report import sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
+from helpers.report.markup import TEMPLATES_DIR, environment
 from helpers.specs.outline import report_title
 
 TEMPLATE = "lab"
 CUSTOM_TEMPLATE = "nianbao"
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 REMOVE_TAGS = ("injected-parameters", "parameters", "papermill-error-cell-tag")
 FONT_ASSET = f"assets/{FONT_FILE.name}"
+LANGUAGE = "zh-CN"
 
 
 def template_name() -> str:
@@ -67,7 +76,8 @@ def _exporter(template: str) -> Any:
 
 
 def reader_view(nb: Any) -> Any:
-    """A copy of the notebook without parameter cells, stderr streams and error outputs."""
+    """A copy of the notebook without parameter cells, stderr streams and error outputs, and
+    without the headings of sections that show nothing (helpers.report.sections)."""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
@@ -82,97 +92,110 @@ def reader_view(nb: Any) -> Any:
                 and o.get("output_type") != "error"
             ]
         cells.append(cell)
-    nb.cells = cells
+    nb.cells = sections.anchor_headings(sections.drop_empty(cells))
     return nb
 
 
 def render_notebook(nb: Any, title: str | None = None) -> str:
-    """An executed notebook (``nbformat.NotebookNode``) as a reviewer's chapter page."""
+    """An executed notebook (``nbformat.NotebookNode``) as a reviewer's chapter page.
+
+    The nianbao nbconvert template lays the page out (font, an empty ``nav.nb-toc``); the
+    table of contents is then built from the rendered headings, on the parsed page.
+    """
     exporter = _exporter(template_name())
-    resources = {"metadata": {"name": title or report_title()}}
+    resources = {
+        "metadata": {"name": title or report_title()},
+        "nb_font_family": FONT_FAMILY,
+        "nb_font_url": FONT_ASSET,
+    }
     page, _ = exporter.from_notebook_node(reader_view(nb), resources=resources)
-    page = re.sub(r'<html lang="[^"]*">', '<html lang="zh-CN">', clean_figures(page), count=1)
-    m = _MAIN.search(page)
-    toc = toc_html(m.group(1) if m else page, back_link="index.html")
-    return _fill(page, toc=toc, font=font_face(FONT_ASSET), footer="")
+    soup = _parse(page)
+    clean_figures(soup)
+    nav = soup.find("nav", class_="nb-toc")
+    if nav is not None:
+        main = soup.find("main")
+        nav.replace_with(_fragment(toc_html(main or soup, back_link="index.html")))
+    if soup.html is not None:
+        soup.html["lang"] = LANGUAGE  # nbconvert accepts ISO 639-1 codes only ("zh")
+    return _html(soup)
 
 
 # ----------------------------------------------------------------------------- pieces
 
-_TAG = re.compile(r"<[^>]+>")
-_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S | re.I)
-_HEADING = re.compile(r'<h([1-3])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S | re.I)
-_CAPTION = re.compile(
-    r'<figure class="nb-(figure|table)"[^>]*\bid="([^"]+)"[^>]*>.*?<figcaption>(.*?)</figcaption>',
-    re.S | re.I,
-)
-_NUM_TITLE = re.compile(r'(<span class="nb-(?:num|missing)"[^>]*?) title="[^"]*"')
-_HEAD = re.compile(r"<head[^>]*>(.*?)</head>", re.S | re.I)
-_MAIN = re.compile(r"<main\b[^>]*>(.*)</main>", re.S | re.I)
-_TITLE = re.compile(r"<title>.*?</title>", re.S | re.I)
-_TITLE_YEAR = re.compile(r'(<div class="nb-title-year">.*?</div>)', re.S)
+
+def _pieces() -> Any:
+    return environment().get_template("report/pieces.html.j2").module
 
 
-def _text(fragment: str) -> str:
-    return html.unescape(_TAG.sub("", fragment)).replace("¶", "").strip()
+class _KeepOrder(HTMLFormatter):
+    """Serialise a parsed page with its attributes in their written order (bs4 sorts them)."""
+
+    def attributes(self, tag: Tag):  # type: ignore[override]
+        return list(tag.attrs.items())
 
 
-def clean_figures(page: str) -> str:
+_FORMATTER = _KeepOrder(entity_substitution=HTMLFormatter.REGISTRY["minimal"].entity_substitution)
+
+
+def _html(tree: Tag) -> str:
+    return tree.decode(formatter=_FORMATTER)
+
+
+def _inner(tree: Tag) -> str:
+    return tree.decode_contents(formatter=_FORMATTER)
+
+
+def _parse(page: str) -> BeautifulSoup:
+    return BeautifulSoup(page, "html.parser")
+
+
+def _fragment(html_text: str) -> BeautifulSoup:
+    return BeautifulSoup(html_text, "html.parser")
+
+
+def _text(tag: Tag) -> str:
+    return tag.get_text().replace("¶", "").strip()
+
+
+def clean_figures(soup: BeautifulSoup) -> None:
     """Drop the ``title`` attribute of figures: the styled derivation replaces the browser's
     tooltip (kept in notebooks, where JupyterLab shows it)."""
-    return _NUM_TITLE.sub(r"\1", page)
+    for span in soup.find_all("span", class_=("nb-num", "nb-missing")):
+        span.attrs.pop("title", None)
 
 
 def font_face(url: str) -> str:
     """@font-face for the shipped CJK subset, so Chinese renders without a system CJK font."""
-    return (
-        f'<style>@font-face {{ font-family: "{FONT_FAMILY}"; font-display: swap; '
-        f'src: url("{url}") format("opentype"); }}</style>'
-    )
+    return str(_pieces().font_face(FONT_FAMILY, url))
 
 
 def font_data_uri() -> str:
     return "data:font/otf;base64," + base64.b64encode(FONT_FILE.read_bytes()).decode("ascii")
 
 
-def toc_html(content: str, back_link: str | None = None, title: str = "目录") -> str:
-    """A table of contents from the headings (h1–h3 with ids) and the 图/表 captions."""
-    items = []
-    for level, anchor, inner in _HEADING.findall(content):
-        text = _text(inner)
+def toc_entries(content: Tag) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
+    """The headings (h1–h3 with ids: level, anchor, text) and the 图/表 captions (anchor,
+    text) of a page, in document order."""
+    headings = []
+    for h in content.find_all(("h1", "h2", "h3"), id=True):
+        text = _text(h)
         if text:
-            items.append(
-                f'<li class="nb-toc-{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
-            )
-    figs = [
-        f'<li class="nb-toc-figs"><a href="#{html.escape(anchor)}">{html.escape(_text(cap))}</a></li>'
-        for _, anchor, cap in _CAPTION.findall(content)
-    ]
-    back = (
-        f'<p class="nb-toc-back"><a href="{html.escape(back_link)}">← 返回报告首页</a></p>'
-        if back_link
-        else ""
-    )
-    figs_html = (
-        f'<details class="nb-toc-figlist"><summary>图表目录（{len(figs)}）</summary><ol>{"".join(figs)}</ol></details>'
-        if figs
-        else ""
-    )
-    return (
-        f'<nav class="nb-toc" aria-label="目录">{back}<p class="nb-toc-title">{html.escape(title)}</p>'
-        f"<ol>{''.join(items)}</ol>{figs_html}</nav>"
-    )
+            headings.append((int(h.name[1]), str(h["id"]), text))
+    figures = []
+    for f in content.find_all("figure", id=True):
+        if not set(f.get("class") or ()) & {"nb-figure", "nb-table"}:
+            continue
+        cap = f.find("figcaption")
+        if cap is not None:
+            figures.append((str(f["id"]), _text(cap)))
+    return headings, figures
 
 
-def _fill(page: str, *, toc: str, font: str, footer: str) -> str:
-    footer_html = (
-        f'<footer class="nb-footer"><p>{html.escape(footer)}</p></footer>' if footer else ""
-    )
-    return (
-        page.replace("<!--NB-TOC-->", toc, 1)
-        .replace("<!--NB-FONT-->", font, 1)
-        .replace("<!--NB-FOOTER-->", footer_html, 1)
-    )
+def toc_html(content: Tag | str, back_link: str | None = None, title: str = "目录") -> str:
+    """A table of contents from the headings (h1–h3 with ids) and the 图/表 captions."""
+    tree = _parse(content) if isinstance(content, str) else content
+    headings, figures = toc_entries(tree)
+    return str(_pieces().toc(headings, figures, back_link, title))
 
 
 def chapter_title(nb: Any) -> str | None:
@@ -190,9 +213,9 @@ def chapter_title(nb: Any) -> str | None:
             text = (out.get("data") or {}).get("text/html")
             if isinstance(text, list):
                 text = "".join(text)
-            for m in _H1.finditer(text or ""):
-                if "nb-title-main" not in m.group(0) and _text(m.group(1)):
-                    return _text(m.group(1))
+            for h1 in _fragment(text or "").find_all("h1"):
+                if "nb-title-main" not in (h1.get("class") or ()) and _text(h1):
+                    return _text(h1)
     return None
 
 
@@ -205,14 +228,12 @@ def built_date(built_at: str | None = None) -> str:
 # ----------------------------------------------------------------------------- stale chapters
 
 BEIJING = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
-_STALE_BLOCK = re.compile(r"<!--NB-STALE-->.*?<!--/NB-STALE-->", re.S)
-_MAIN_OPEN = re.compile(r"<main\b[^>]*>", re.I)
-_CHAPTER_H1 = re.compile(r"<h1\b(?![^>]*nb-title-main)[^>]*>.*?</h1>", re.S | re.I)
 # inline, so that the notice shows even on a page whose stylesheet predates it
 _STALE_STYLE = (
     "border-left: 4px solid #9a6700; background: #fff8e5; color: #1f2328; "
     "padding: .6rem .9rem; margin: 1rem 0; text-indent: 0; font-size: 15px; line-height: 1.6;"
 )
+_STALE_MARKS = ("NB-STALE", "/NB-STALE")
 
 
 def beijing_time(iso: str, zone: bool = True) -> str:
@@ -229,27 +250,38 @@ def stale_text(kept_since: str | None) -> str:
 
 
 def _notice(text: str, role: str = "note") -> str:
-    return (
-        f'<!--NB-STALE--><div class="nb-stale" role="{role}" style="{_STALE_STYLE}">'
-        f"{html.escape(text)}</div><!--/NB-STALE-->"
-    )
+    return str(_pieces().stale_notice(text, role, _STALE_STYLE))
+
+
+def _unmark(soup: BeautifulSoup) -> None:
+    for div in soup.find_all("div", class_="nb-stale"):
+        div.decompose()
+    for c in soup.find_all(string=lambda s: isinstance(s, Comment) and s in _STALE_MARKS):
+        c.extract()
 
 
 def unmark_stale(page: str) -> str:
     """The page without any stale-chapter notice."""
-    return _STALE_BLOCK.sub("", page)
+    soup = _parse(page)
+    _unmark(soup)
+    return _html(soup)
 
 
 def mark_stale(page: str, kept_since: str | None) -> str:
     """The chapter page with the stale-chapter notice under its title (so that in print it
     stays on the chapter's first page), or at the top of its content."""
-    page = unmark_stale(page)
-    notice = _notice(stale_text(kept_since))
-    main = _MAIN_OPEN.search(page)
-    start = main.end() if main else 0
-    h1 = _CHAPTER_H1.search(page, start)
-    at = h1.end() if h1 else start
-    return page[:at] + notice + page[at:]
+    soup = _parse(page)
+    _unmark(soup)
+    notice = _fragment(_notice(stale_text(kept_since)))
+    main = soup.find("main") or soup
+    h1 = next(
+        (h for h in main.find_all("h1") if "nb-title-main" not in (h.get("class") or ())), None
+    )
+    if h1 is not None:
+        h1.insert_after(notice)
+    else:
+        main.insert(0, notice)
+    return _html(soup)
 
 
 # ----------------------------------------------------------------------------- pages
@@ -270,38 +302,54 @@ class ChapterPage:
     kept_since: str | None = None
 
 
-def _page(head: str, title: str, toc: str, body: str, footer: str, font: str) -> str:
-    footer_html = (
-        f'<footer class="nb-footer"><p>{html.escape(footer)}</p></footer>' if footer else ""
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8"/>\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
-        f"<title>{html.escape(title)}</title>\n{head}\n{font}\n</head>\n"
-        f'<body class="nb-report">\n<a class="nb-skip" href="#nb-main">跳到正文</a>\n{toc}\n'
-        f'<main id="nb-main" class="nb-main">\n{body}\n{footer_html}\n</main>\n</body>\n</html>\n'
+def _page(head: str, title: str, toc: str, body: str, footer: str, font_url: str) -> str:
+    template = environment().get_template("report/page.html.j2")
+    return template.render(
+        head=Markup(head),
+        title=title,
+        toc=Markup(toc),
+        body=Markup(body),
+        footer=footer,
+        font_family=FONT_FAMILY,
+        font_url=font_url,
     )
 
 
 def _css_head(pages: Sequence[ChapterPage]) -> str:
-    """The template's <style> blocks, taken from a rendered chapter (minus its font link)."""
+    """The template's <head> of a rendered chapter, minus its title and font face."""
     for p in pages:
         if p.html:
-            m = _HEAD.search(p.html)
-            if m:
-                head = _TITLE.sub("", m.group(1))
-                return re.sub(r"<style>@font-face.*?</style>", "", head, flags=re.S)
+            head = _parse(p.html).find("head")
+            if head is not None:
+                for t in head.find_all("title"):
+                    t.decompose()
+                for st in head.find_all("style"):
+                    if st.get_text().lstrip().startswith("@font-face"):
+                        st.decompose()
+                return _inner(head)
     return ""
 
 
 def _cover(school_name: str, year: int, title: str, built_at: str | None) -> str:
-    return (
-        '<header class="nb-title">'
-        f'<div class="nb-title-school">{html.escape(school_name)}</div>'
-        f'<h1 class="nb-title-main">{html.escape(title)}</h1>'
-        f'<div class="nb-title-year">{int(year)} 年度</div>'
-        f'<div class="nb-title-date">编制日期：{built_date(built_at)}</div></header>'
-    )
+    return str(_pieces().cover(school_name, title, int(year), built_date(built_at)))
+
+
+@dataclass
+class _Chapter:
+    """A chapter's content for report.html: its <main> without footer and TOC."""
+
+    page: ChapterPage
+    main: Tag
+
+    @classmethod
+    def of(cls, page: ChapterPage) -> _Chapter:
+        soup = _parse(page.html or "")
+        main = soup.find("main") or soup
+        for t in main.find_all("footer", class_="nb-footer") + main.find_all(
+            "nav", class_="nb-toc"
+        ):
+            t.decompose()
+        return cls(page, main)
 
 
 def combine(
@@ -319,31 +367,31 @@ def combine(
     Images are data URIs already, and the CJK font is embedded, so the file works offline.
     """
     title = title or report_title(year)
-    sections = []
-    for c in chapters:
-        if not c.html:
-            continue
-        m = _MAIN.search(c.html)
-        inner = m.group(1) if m else c.html
-        inner = re.sub(r'<footer class="nb-footer">.*?</footer>', "", inner, flags=re.S)
-        inner = re.sub(r'<nav class="nb-toc".*?</nav>', "", inner, flags=re.S)
-        sections.append(
-            f'<section class="nb-chapter-page" id="ch-{html.escape(c.stem)}">{inner}</section>'
-        )
-    body = "\n".join(sections)
-    date_html = f'<div class="nb-title-date">编制日期：{built_date(built_at)}</div>'
-    if _TITLE_YEAR.search(body):
-        body = _TITLE_YEAR.sub(lambda m: m.group(1) + date_html, body, count=1)
-    else:
+    parts = [_Chapter.of(c) for c in chapters if c.html]
+    title_year = next((t for p in parts if (t := p.main.find("div", class_="nb-title-year"))), None)
+    if title_year is not None:
+        title_year.insert_after(_fragment(str(_pieces().build_date(built_date(built_at)))))
+    headings: list[tuple[int, str, str]] = []
+    figures: list[tuple[str, str]] = []
+    for p in parts:
+        h, f = toc_entries(p.main)
+        if not h:  # e.g. a chapter whose title is an un-anchored <h1>
+            h = [(1, f"ch-{p.page.stem}", p.page.title)]
+        headings += h
+        figures += f
+    body = "\n".join(
+        str(_pieces().chapter_section(p.page.stem, Markup(_inner(p.main)))) for p in parts
+    )
+    if title_year is None:
         body = _cover(school_name, year, title, built_at) + body
     body = _stale_summary(chapters) + body
     return _page(
         _css_head(chapters),
         f"{school_name} {title}",
-        toc_html(_chapter_links(chapters, body)),
+        str(_pieces().toc(headings, figures)),
         body,
         footer,
-        font_face(font_data_uri()),
+        font_data_uri(),
     )
 
 
@@ -372,20 +420,13 @@ def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
     return _notice("注意：" + "".join(parts), role="alert") if parts else ""
 
 
-def _chapter_links(chapters: Sequence[ChapterPage], body: str) -> str:
-    """What the TOC lists: each chapter's headings, or its title when it has no anchored one."""
-    out = []
-    for c in chapters:
-        if not c.html:
-            continue
-        anchor = f"ch-{html.escape(c.stem)}"
-        start = body.find(f'id="{anchor}"')
-        end = body.find('<section class="nb-chapter-page"', start + 1)
-        part = body[start : end if end > 0 else len(body)]
-        if not _HEADING.search(part):  # e.g. a chapter whose title is an un-anchored <h1>
-            out.append(f'<h1 id="{anchor}">{html.escape(c.title)}</h1>')
-        out.append(part)
-    return "".join(out)
+@dataclass(frozen=True)
+class _IndexEntry:
+    href: str | None
+    label: str
+    toc_suffix: str = ""  # after the entry in the sidebar
+    body_suffix: str = ""  # after the entry in the page's list
+    notice: str | None = None  # a stale-chapter notice under the entry
 
 
 def index_page(
@@ -406,32 +447,33 @@ def index_page(
     """
     title = title or report_title(year)
     stale = {f"{p.stem}.html": p for p in pages if p.stale and p.html}  # by chapter page
-    items, entries = [], []
     lost = {p.title for p in pages if p.stale and not p.html}
+    entries = []
     for href, label in chapters:
         if href is None:
             why = "（最新构建失败，尚未生成）" if label in lost else "（尚未生成）"
-            item = f'<li class="nb-toc-1">{html.escape(label)}{why}</li>'
-            items.append(item)
-            entries.append(item)
+            entries.append(_IndexEntry(None, label, why, why))
             continue
-        link = f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
         kept = stale.get(href)
-        items.append(f'<li class="nb-toc-1">{link}{"（沿用旧版本）" if kept else ""}</li>')
-        notice = _notice(stale_text(kept.kept_since)) if kept else ""
-        entries.append(f'<li class="nb-toc-1">{link}{notice}</li>')
-    toc = (
-        '<nav class="nb-toc" aria-label="目录"><p class="nb-toc-title">目录</p>'
-        f"<ol>{''.join(items)}</ol></nav>"
-    )
-    body = (
-        _cover(school_name, year, title, built_at)
-        + f'<h2 id="contents">目录</h2><ol class="nb-index">{"".join(entries)}</ol>'
-        + f'<p class="nb-note">完整报告（单个文件，含全部图表，可离线打开、直接发送）：'
-        f'<a href="{html.escape(report_href)}">{html.escape(report_href)}</a></p>'
+        entries.append(
+            _IndexEntry(
+                href,
+                label,
+                "（沿用旧版本）" if kept else "",
+                notice=stale_text(kept.kept_since) if kept else None,
+            )
+        )
+    pieces = _pieces()
+    body = pieces.index_body(
+        Markup(_cover(school_name, year, title, built_at)), entries, report_href, _STALE_STYLE
     )
     return _page(
-        _css_head(pages), f"{school_name} {title}", toc, body, footer, font_face(FONT_ASSET)
+        _css_head(pages),
+        f"{school_name} {title}",
+        str(pieces.index_toc(entries)),
+        str(body),
+        footer,
+        FONT_ASSET,
     )
 
 
@@ -448,21 +490,10 @@ class OverviewEntry:
 
 def overview_page(entries: Sequence[OverviewEntry]) -> str:
     """``reports/index.html``: every school-year report in the folder, with its audit counts."""
-    rows = "".join(
-        f'<tr><td>{html.escape(e.school)}</td><td class="nb-n">{e.year}</td>'
-        f'<td><a href="{html.escape(e.href)}">打开报告</a></td>'
-        f'<td class="nb-n">{e.audit.get("error", 0)}</td><td class="nb-n">{e.audit.get("warning", 0)}</td>'
-        f"<td>{html.escape(e.built_at)}</td></tr>"
-        for e in sorted(entries, key=lambda e: (e.school, -e.year))
-    )
+    rows = sorted(entries, key=lambda e: (e.school, -e.year))
     css = (TEMPLATES_DIR / CUSTOM_TEMPLATE / "static" / "report.css").read_text(encoding="utf-8")
-    body = (
-        '<h1 class="nb-chapter">质量年度报告一览</h1>'
-        '<figure class="nb-table"><table><thead><tr><th>学校</th><th class="nb-n">年度</th>'
-        '<th>报告</th><th class="nb-n">核验错误</th><th class="nb-n">核验警告</th><th>生成时间</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table></figure>"
-    )
-    # the font ships with each report folder; borrow the first one's
-    font = font_face(f"{entries[0].href.rsplit('/', 1)[0]}/{FONT_ASSET}") if entries else ""
     css += ".nb-main { margin: 0 auto; }"  # no sidebar on this page
-    return _page(f"<style>{css}</style>", "质量年度报告一览", "", body, "", font)
+    # the font ships with each report folder; borrow the first one's
+    font = f"{entries[0].href.rsplit('/', 1)[0]}/{FONT_ASSET}" if entries else ""
+    head = str(_pieces().style(css))
+    return _page(head, "质量年度报告一览", "", str(_pieces().overview_body(rows)), "", font)

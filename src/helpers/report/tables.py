@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import yaml
 
@@ -19,6 +18,7 @@ from helpers.indicators.evaluate import IndicatorValue, value_of
 from helpers.indicators.standards import check
 from helpers.report import markup
 from helpers.report.context import ReportContext
+from helpers.specs.cache import cached
 from helpers.specs.dictionary import SPECS
 
 SATISFACTION_ITEMS = [
@@ -258,7 +258,7 @@ TABLES: dict[str, TableDef] = {
 }
 
 
-@lru_cache(maxsize=1)
+@cached
 def appendix_layouts() -> list[dict]:
     """The 附表 layouts from specs/appendix_tables.yaml."""
     return yaml.safe_load((SPECS / "appendix_tables.yaml").read_text(encoding="utf-8"))["tables"]

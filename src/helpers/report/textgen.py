@@ -9,6 +9,10 @@ are built here too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from jinja2 import Environment, Template, UndefinedError
+from markupsafe import Markup
 
 from helpers import fmt
 from helpers.indicators import disclose
@@ -16,11 +20,12 @@ from helpers.indicators.audit import report_findings
 from helpers.indicators.compare import change
 from helpers.indicators.evaluate import MISSING, IndicatorValue, compute, value_of
 from helpers.indicators.standards import check
-from helpers.ingest.narrative import PLACEHOLDER
 from helpers.report import markup
 from helpers.report.context import ReportContext
 from helpers.report.figures import awards_missing
+from helpers.specs import sentences
 from helpers.specs.dictionary import load_dictionary
+from helpers.specs.registry import registry
 
 
 def other_year(name: str, year: int) -> int | None:
@@ -35,68 +40,157 @@ def other_year(name: str, year: int) -> int | None:
 
 
 def fill(html: str, rep: ReportContext, section: str | None = None) -> tuple[str, int, int]:
-    """Substitute placeholders in (already escaped) HTML; returns (html, filled, missing).
+    """Render a sentence template whose text is HTML; returns (html, filled, missing).
 
-    ``section`` is the report section the text stands in: a figure the school printed
+    The template is Jinja (syntax: :mod:`helpers.specs.sentences`): its own text is kept as
+    written (it is HTML already: an escaped report.yaml clause, or prose rendered from
+    Markdown), every value placed into it is escaped, and a name that is neither a fact, an
+    indicator, a report number (``table.x`` / ``figure.x``) nor metadata is an error naming
+    it. ``section`` is the report section the text stands in: a figure the school printed
     differently there is disclosed beside it (helpers.indicators.disclose).
     """
     counts = [0, 0]
+    values: dict[str, object] = {
+        "year": str(rep.year),
+        "prev_year": str(rep.year - 1),
+        "school_year": rep.sy.school_year or "",
+        "school_name": rep.sy.school_name,
+    }
+    for name in sentences.names(html):
+        head, dot, _ = name.partition(".")
+        if name in sentences.META_NAMES:
+            continue
+        if dot and head in ("table", "figure"):
+            values[head] = _Numbers(rep, head, counts)
+        elif dot and other_year(name, rep.year) is not None:
+            values[head] = _OtherYear(rep, other_year(name, rep.year), section, counts)
+        elif _known(name):
+            values[name] = _Figure(rep, rep.sy, name, section, counts)
+    try:
+        out = _compile(html).render(values)
+    except UndefinedError as e:
+        raise KeyError(
+            f"占位符未定义：{e.message}（既不是事实字段也不是指标，见 docs/data-dictionary.md 与 "
+            "specs/indicators.yaml；上年用 prev.编号，图表编号用 table./figure.）"
+        ) from None
+    return out, counts[0], counts[1]
 
-    def sub(m) -> str:
-        name, flt = m.group(1), m.group(2)
-        meta = {
-            "year": str(rep.year),
-            "prev_year": str(rep.year - 1),
-            "school_year": rep.sy.school_year or "",
-            "school_name": rep.sy.school_name,
-        }
-        if name in meta:
-            return markup.esc(meta[name])
-        kind, _, ident = name.partition(".")
-        if kind in ("table", "figure"):
-            number = rep.numbers.get((kind, ident))
-            counts[1 if number is None else 0] += 1
-            return f"{'表' if kind == 'table' else '图'}{number}" if number else ""
-        year = other_year(name, rep.year)
-        if year is not None:
-            sy = rep.years_before().get(year)
-            if sy is None:
-                counts[1] += 1
-                return markup.num("", f"{year} 年度无数据", missing=True)
-            name = ident
-        else:
-            sy = rep.sy
-        iv = value_of(sy, name)
-        if flt == "change":
-            c = change(rep.sy, name)
-            if c is None:
-                return ""
-            if c.not_comparable:
-                why = f"{c.current.spec.name}：{c.not_comparable}"
-            else:
-                why = (
-                    f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
-                    f"差值按未经四舍五入的数值计算" + (f"；{c.basis}" if c.basis else "")
-                )
-            return "，" + markup.num(c.phrase(), why)
-        if flt == "history":
-            items = []
-            for y, other in rep.years_before().items():
-                h = value_of(other, name)
-                if h.value is not None:
-                    items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
-            return f"（往年：{'，'.join(items)}）" if items else ""
-        counts[1 if iv.missing else 0] += 1
+
+def _known(name: str) -> bool:
+    return name in registry().indicators or name in load_dictionary().facts
+
+
+class _Figure:
+    """A placeholder's figure: printed with its derivation (``{{ id }}``), or as a filter says.
+
+    Counts itself as filled or missing when printed (``change`` and ``history`` count nothing:
+    they add to a sentence and vanish when there is nothing to add).
+    """
+
+    def __init__(self, rep, sy, name, section, counts, year: int | None = None) -> None:
+        self.rep, self.sy, self.name, self.section, self.counts = rep, sy, name, section, counts
+        self.year = year  # another year's figure (prev. / y2021.); None for the report's
+
+    def __html__(self) -> str:
+        return self.shown(None)
+
+    def shown(self, flt: str | None) -> Markup:
+        if self.sy is None:
+            return self._no_year()
+        iv = value_of(self.sy, self.name)
+        self.counts[1 if iv.missing else 0] += 1
         if iv.missing:
-            return markup.num("", iv.derivation(), missing=True)
-        s = disclose.shown(iv, sy, section, rep.figures, _FILTERS.get(flt))
+            return Markup(markup.num("", iv.derivation(), missing=True))
+        s = disclose.shown(iv, self.sy, self.section, self.rep.figures, _FILTERS.get(flt))
         why = iv.derivation() + "".join(f"（{n}）" for n in s.notes)
         # a difference taken between the two years' printed figures says so (like for like)
-        notes = s.notes + ((iv.basis,) if iv.basis and flt != "change" else ())
-        return markup.num(s.text, why) + markup.disclosure(notes)
+        notes = s.notes + ((iv.basis,) if iv.basis else ())
+        return Markup(markup.num(s.text, why) + markup.disclosure(notes))
 
-    out = PLACEHOLDER.sub(sub, html)
-    return out, counts[0], counts[1]
+    def change(self) -> Markup:
+        if self.sy is None:
+            return self._no_year()
+        c = change(self.rep.sy, self.name)
+        if c is None:
+            return Markup("")
+        if c.not_comparable:
+            why = f"{c.current.spec.name}：{c.not_comparable}"
+        else:
+            why = (
+                f"{c.current.spec.name}：上年 {c.previous.text}，本年 {c.current.text}；"
+                f"差值按未经四舍五入的数值计算" + (f"；{c.basis}" if c.basis else "")
+            )
+        return Markup("，" + markup.num(c.phrase(), why))
+
+    def history(self) -> Markup:
+        if self.sy is None:
+            return self._no_year()
+        items = []
+        for y, other in self.rep.years_before().items():
+            h = value_of(other, self.name)
+            if h.value is not None:
+                items.append(f"{y} 年 " + markup.num(h.text, h.derivation()))
+        return Markup(f"（往年：{'，'.join(items)}）" if items else "")
+
+    def _no_year(self) -> Markup:
+        self.counts[1] += 1
+        return Markup(markup.num("", f"{self.year} 年度无数据", missing=True))
+
+
+class _OtherYear:
+    """``prev`` / ``y2021``: the figures of another year, by id (``{{ prev.enrollment }}``)."""
+
+    def __init__(self, rep, year: int, section: str | None, counts: list[int]) -> None:
+        self._args = (rep, rep.years_before().get(year), section, counts)
+        self._year = year
+
+    def __getitem__(self, name: str) -> _Figure:
+        if not _known(name):
+            raise KeyError(name)
+        rep, sy, section, counts = self._args
+        return _Figure(rep, sy, name, section, counts, self._year)
+
+
+class _Numbers:
+    """``table`` / ``figure``: the number the report gives a table or chart (表N / 图N), or
+    nothing (counted missing) when the report does not show it."""
+
+    def __init__(self, rep, kind: str, counts: list[int]) -> None:
+        self.rep, self.kind, self.counts = rep, kind, counts
+
+    def __getitem__(self, ident: str) -> str:
+        number = self.rep.numbers.get((self.kind, ident))
+        self.counts[1 if number is None else 0] += 1
+        return f"{'表' if self.kind == 'table' else '图'}{number}" if number else ""
+
+
+def _filter(method: str | None = None, flt: str | None = None):
+    def apply(value: object) -> object:
+        if not isinstance(value, _Figure):
+            return value  # metadata (year, school name …) prints as it is
+        return getattr(value, method)() if method else value.shown(flt)
+
+    return apply
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = sentences.environment()
+    env.filters.update(
+        {
+            "wan": _filter(flt="wan"),
+            "num": _filter(flt="num"),
+            "abs": _filter(flt="abs"),
+            "change": _filter("change"),
+            "history": _filter("history"),
+        }
+    )
+    return env
+
+
+@lru_cache(maxsize=1024)
+def _compile(html: str) -> Template:
+    return _environment().from_string(html)
 
 
 def _wan(iv: IndicatorValue, value: float, decimals: int) -> str:
@@ -157,36 +251,32 @@ def template(text: str, rep: ReportContext, section: str | None = None) -> str:
     return markup.para("".join(h + markup.esc(s) for h, s in parts))
 
 
+def _paragraphs():
+    return markup.environment().get_template("report/paragraphs.html.j2").module
+
+
 def denominator_note(rep: ReportContext) -> str:
+    """Which 全日制在校生 count every per-student figure divides by, and the one not used."""
     fact = rep.sy.facts.get("students_full_time")
     if fact is None:
         return ""
     iv = value_of(rep.sy, "students_full_time")
-    text = f"注：本报告所有生均指标以全日制在校生 {markup.num(iv.text, iv.derivation())}（§{markup.esc(fact.chosen.source)}"
-    text += f"，{markup.esc(fact.chosen.period)}）" if fact.chosen.period else "）"
-    text += "为分母"
-    if fact.conflicting:
-        others = "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
-        text += f"；来源中另载全日制在校生 {markup.esc(others)}，未采用（依据：{markup.esc(fact.rule)}）"
-    return markup.para(text + "。", cls="nb-note")
+    others = (
+        "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
+        if fact.conflicting
+        else ""
+    )
+    return str(_paragraphs().denominator_note(iv, fact.chosen, others, fact.rule))
 
 
 def standards(rep: ReportContext, ids: list[str]) -> str:
-    parts = []
-    for iid in ids:
-        for r in check(rep.sy, iid):
-            if r.met is None:
-                continue
-            parts.append(
-                f"{markup.esc(r.standard['text'])}——本校 {markup.num(r.value.text, r.value.derivation())}，"
-                f"<strong>{r.verdict}</strong>"
-            )
-    return (
-        markup.para("对照国家标准：" + "；".join(parts) + "。", cls="nb-standards") if parts else ""
-    )
+    """The school's figures against the national standards they are measured by."""
+    results = [r for iid in ids for r in check(rep.sy, iid) if r.met is not None]
+    return str(_paragraphs().standards(results))
 
 
 def awards_summary(rep: ReportContext) -> str:
+    """Skill-competition awards of the report year and the year before, by competition."""
     years = []
     for y, sy in rep.years_upto(2).items():
         t = sy.table("awards")
@@ -194,21 +284,14 @@ def awards_summary(rep: ReportContext) -> str:
             continue
         levels = []
         for (comp, level), g in t.groupby(["competition", "level"], sort=False):
-            prizes = "、".join(
-                f"{markup.esc(r.prize)} "
-                + markup.num(
-                    f"{int(r['count'])} 项",
-                    f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）",
-                )
+            prizes = [
+                (r.prize, int(r["count"]), f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）")
                 for line, r in g.iterrows()
-            )
-            total = int(g["count"].sum())
-            levels.append(f"{markup.esc(comp)}（{markup.esc(level)}）获奖 {total} 项：{prizes}")
-        years.append(f"{y} 年，" + "；".join(levels))
+            ]
+            levels.append((comp, level, int(g["count"].sum()), prizes))
+        years.append((y, levels))
     missing = awards_missing(rep)  # the report year has none: say so, never a silent gap
-    if not years:
-        return markup.para(missing, cls="nb-missing-section") if missing else ""
-    return markup.para("学生参加技能大赛获奖情况：" + "。".join(years) + "。" + missing)
+    return str(_paragraphs().awards_summary(years, missing))
 
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -234,18 +317,14 @@ def audit_section(rep: ReportContext) -> str:
     if not findings:
         return markup.para("数据核验未发现问题。")
     counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_ZH}
-    intro = markup.para(
-        f"以下为对本报告所用数据（{rep.year} 年度及其对比的上一年度）的自动核验结果：错误 {counts['error']} 项、警告 {counts['warning']} 项、"
-        f"提示 {counts['info']} 项。“错误”会阻止报告生成；“警告”提示来源数据中相互矛盾或异常之处，"
-        "报告已按统一口径处理，请审阅人确认；“提示”说明无法复核的数字。"
-    )
+    intro = str(_paragraphs().audit_intro(rep.year, counts))
     rows = [
         [
-            f'<span class="nb-sev nb-sev-{f.severity}">{SEVERITY_ZH[f.severity]}</span>',
+            markup.span(SEVERITY_ZH[f.severity], f"nb-sev nb-sev-{f.severity}"),
             markup.esc(f"{f.year} 年"),
             markup.esc(RULE_ZH.get(f.rule, f.rule)),
             markup.esc(f.message),
-            "<br>".join(markup.esc(f"{r.label}：{r.value}（{r.provenance}）") for r in f.facts),
+            markup.lines([f"{r.label}：{r.value}（{r.provenance}）" for r in f.facts]),
         ]
         for f in findings
     ]
@@ -297,7 +376,7 @@ def derivations_section(rep: ReportContext) -> str:
     )
     missing = [iv.spec.name for iv in compute(rep.sy).values() if iv.status == MISSING]
     note = (
-        markup.para(f"本年度未填报、无法计算的指标：{markup.esc('、'.join(missing))}。")
+        markup.para(markup.esc(f"本年度未填报、无法计算的指标：{'、'.join(missing)}。"))
         if missing
         else ""
     )

@@ -8,11 +8,10 @@ exactly one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from helpers.specs.cache import cached
 
 SPECS = Path(__file__).resolve().parent
 TYPES = {"integer", "number", "percent", "decimal", "text", "category"}
@@ -134,10 +133,12 @@ def _field(name: str, raw: dict[str, Any]) -> FieldSpec:
     )
 
 
-@lru_cache(maxsize=1)
+@cached
 def load_dictionary() -> Dictionary:
     """Parse specs/fields.yaml (cached)."""
-    raw = yaml.safe_load((SPECS / "fields.yaml").read_text(encoding="utf-8"))
+    from helpers.specs.check import read_spec
+
+    raw = read_spec("fields.yaml")
     facts = {n: _field(n, f) for n, f in raw["facts"].items()}
     common = {n: _field(n, f) for n, f in raw.get("common_columns", {}).items()}
     tables = {}

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from helpers.specs import expr
-from helpers.specs.dictionary import SPECS, load_dictionary
+from helpers.specs.cache import cached
+from helpers.specs.check import read_spec
+from helpers.specs.dictionary import load_dictionary
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,10 @@ class Registry:
     standards: tuple[dict[str, Any], ...]
 
 
-@lru_cache(maxsize=1)
+@cached
 def registry() -> Registry:
     """Parse specs/indicators.yaml and specs/thresholds.yaml (cached); checks every formula."""
-    raw = yaml.safe_load((SPECS / "indicators.yaml").read_text(encoding="utf-8"))
+    raw = read_spec("indicators.yaml")
     facts = load_dictionary().facts
     specs: dict[str, IndicatorSpec] = {}
     for iid, r in raw["indicators"].items():
@@ -83,7 +82,7 @@ def registry() -> Registry:
             base = name.removeprefix("prev.")
             if base not in facts and base not in specs:
                 raise ValueError(f"indicators.yaml: {spec.id} uses unknown input {name!r}")
-    thresholds = yaml.safe_load((SPECS / "thresholds.yaml").read_text(encoding="utf-8"))
+    thresholds = read_spec("thresholds.yaml")
     for s in thresholds["standards"]:
         if s["indicator"] not in specs and s["indicator"] not in facts:
             raise ValueError(f"thresholds.yaml: unknown indicator {s['indicator']!r}")

@@ -1,0 +1,93 @@
+"""The reader's view of a chapter notebook's sections: a section whose cells show nothing is
+left out, and numbered headings get stable anchors.
+
+A chapter notebook holds a section heading (a Markdown cell, ``### 1.1.2 学生情况``) and the
+cells that show its blocks. For a year whose data does not cover a section, those cells show
+nothing: the heading is then dropped too, so a partial year reads as what it has, not as a
+list of empty headings. A heading that has sub-sections stays while any of them shows
+something.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from helpers.report.markup import slug
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$")
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\s")
+
+
+def _source(cell: Any) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def heading_level(cell: Any) -> int | None:
+    """The level of a Markdown cell that is only a heading (``## 1.1 …`` → 2), else None."""
+    if cell.get("cell_type") != "markdown":
+        return None
+    lines = [ln for ln in _source(cell).strip().splitlines() if ln.strip()]
+    if len(lines) != 1:
+        return None
+    m = _HEADING.match(lines[0].strip())
+    return len(m.group(1)) if m else None
+
+
+def shows_something(cell: Any) -> bool:
+    """True when a cell puts anything on the page: Markdown text, or a non-empty output."""
+    if cell.get("cell_type") == "markdown":
+        return bool(_source(cell).strip())
+    if cell.get("cell_type") != "code":
+        return False
+    for out in cell.get("outputs", []):
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout" and str(out.get("text", "")).strip():
+            return True
+        if kind in ("display_data", "execute_result"):
+            data = out.get("data", {})
+            if any(k.startswith("image/") for k in data):
+                return True
+            rich = data.get("text/html")
+            if rich is not None:
+                text = "".join(rich) if isinstance(rich, list) else str(rich)
+                if text.strip():
+                    return True
+            elif str(data.get("text/plain", "")).strip():
+                return True
+    return False
+
+
+def drop_empty(cells: list[Any]) -> list[Any]:
+    """The cells without the headings of sections that show nothing."""
+    keep = [True] * len(cells)
+    for i, cell in enumerate(cells):
+        level = heading_level(cell)
+        if level is None:
+            continue
+        shown = False
+        for later in cells[i + 1 :]:
+            other = heading_level(later)
+            if other is not None and other <= level:
+                break
+            if other is None and shows_something(later):
+                shown = True
+                break
+        keep[i] = shown
+    return [c for c, k in zip(cells, keep, strict=True) if k]
+
+
+def anchor_headings(cells: list[Any]) -> list[Any]:
+    """Section headings as HTML headings with stable anchors — ``#s-1-1-2`` for a numbered
+    one, ``#s-数据核验`` for an unnumbered one — the same in every build and year."""
+    for cell in cells:
+        level = heading_level(cell)
+        if level is None:
+            continue
+        text = _HEADING.match(_source(cell).strip()).group(2)  # type: ignore[union-attr]
+        m = _NUMBER.match(text)
+        anchor = slug(m.group(1)) if m else f"s-{text}"
+        cell["source"] = f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>'
+    return cells
