@@ -1,6 +1,7 @@
 # nianbao — two commands do everything on a fresh machine:
 #   make report   build the bundled school's latest report (prints where the HTML is)
-#   make test     run the test suite
+#   make test     run the test suite (everything; what CI runs)
+#   make test-fast  the inner loop: every test that starts no kernel, browser or subprocess build
 # Both create .venv and install the project into it when needed.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test lint venv clean
+.PHONY: report test test-fast lint venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup
+
+test-fast: $(STAMP)
+	NIANBAO_HYPOTHESIS=fast $(BIN)/python -m pytest -m "not slow" -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts bench

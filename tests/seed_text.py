@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tests.conftest import SEED
+from tests.factories import SEED
 
 CN_DIGITS = "一二三四五六七八九十"
 # headings the PDF does not number (the only one: the run-in title of 3.3)

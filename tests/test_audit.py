@@ -6,7 +6,7 @@ import pytest
 
 from helpers.indicators.audit import audit, findings_frame
 from helpers.ingest.load import load_school_year
-from tests.test_properties import make_sy
+from tests.factories import make_sy
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +248,7 @@ def test_source_tables_match_the_seed():
     import re
 
     from helpers.ingest.source_tables import read
-    from tests.conftest import SEED
+    from tests.factories import SEED
 
     if not SEED.exists():
         pytest.skip("the seed report is in ../shared (present in CI and dev)")

@@ -23,6 +23,7 @@ import helpers.build.core as build_mod
 from helpers.build.core import BuildError, build
 from helpers.cli import app
 from helpers.report.render import unmark_stale
+from tests.factories import SECOND_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -115,6 +116,7 @@ def touch(path: Path, text: str = "\n# touched by a test\n") -> None:
 # --------------------------------------------------------------------------- full + incremental
 
 
+@pytest.mark.slow
 def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
     out = tmp_path / "reports"
     r = run(raw_copy, fake_nbs, out)
@@ -218,6 +220,7 @@ def test_build_then_incremental(raw_copy, fake_nbs, fake_inputs, tmp_path):
     assert executed(run(raw_copy, fake_nbs, out, force=True)) == list(INPUTS)
 
 
+@pytest.mark.slow
 def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
     """A warm kernel reused for the next notebook gives the same notebook as a fresh one."""
     nbs = tmp_path / "nbs"
@@ -272,6 +275,7 @@ def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
 # --------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow
 def test_failing_chapter_keeps_previous_html(raw_copy, fake_nbs, fake_inputs, tmp_path):
     out = tmp_path / "reports"
     assert run(raw_copy, fake_nbs, out).ok
@@ -345,6 +349,7 @@ def test_beijing_time_of_a_kept_version():
     )
 
 
+@pytest.mark.slow
 def test_stale_chapter_is_marked_everywhere_and_strict_refuses(
     raw_copy, fake_nbs, fake_inputs, tmp_path
 ):
@@ -427,6 +432,7 @@ def test_stale_chapter_is_marked_everywhere_and_strict_refuses(
     assert result.exit_code == 0 and "沿用旧版本" not in result.output, result.output
 
 
+@pytest.mark.slow
 def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, tmp_path):
     """Undoing a breaking change brings back the last good key: nothing to run."""
     out = tmp_path / "reports"
@@ -447,6 +453,7 @@ def test_reverted_chapter_is_up_to_date_again(raw_copy, fake_nbs, fake_inputs, t
         assert STALE not in (folder / page).read_text(encoding="utf-8"), page
 
 
+@pytest.mark.slow
 def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
     """`raise SystemExit(0)` stops papermill silently; the error output still fails it."""
     nbs = tmp_path / "nbs"
@@ -465,6 +472,7 @@ def test_error_without_papermill_raising(raw_copy, tmp_path, fake_inputs):
     assert [(c.chapter, c.kept) for c in r.school_years[0].stale] == [("01_alpha", False)]
 
 
+@pytest.mark.slow
 def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatch):
     import helpers.indicators.audit
     from helpers.indicators.audit import Finding
@@ -486,6 +494,7 @@ def test_audit_errors_stop_the_build(raw_copy, tmp_path, fake_inputs, monkeypatc
     assert any(f["rule"] == "out_of_bounds" for f in r.school_years[0].findings)
 
 
+@pytest.mark.slow
 def test_invalid_data_exits_2_without_traceback(raw_copy, fake_nbs, tmp_path):
     meta = raw_copy / "huichang" / "2024" / "meta.yaml"
     meta.write_text(meta.read_text(encoding="utf-8").replace("year: 2024", "year: 2023"), "utf-8")
@@ -508,6 +517,7 @@ BROKEN = [  # (file, original text, broken text, how the message shows the value
 ]
 
 
+@pytest.mark.slow
 def test_bad_value_leaves_reports_and_processed_untouched(
     raw_copy, fake_nbs, fake_inputs, tmp_path
 ):
@@ -527,6 +537,7 @@ def test_bad_value_leaves_reports_and_processed_untouched(
         path.write_text(good, encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_kernel_that_dies_at_startup_is_retried_once(raw_copy, tmp_path, fake_inputs, monkeypatch):
     """Two kernels can be handed the same free port; the loser dies at start-up. Simulated
     with a kernelspec whose first launch exits at once."""
@@ -580,6 +591,7 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find processes")
 def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
     nbs = tmp_path / "nbs"
@@ -640,6 +652,7 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
 # --------------------------------------------------------------------------- real notebooks
 
 
+@pytest.mark.slow
 def test_real_notebooks_rebuild_exactly_their_inputs(raw_copy, tmp_path):
     """With the real notebooks and helpers.build.inputs.chapter_inputs: changing one file
     re-executes exactly the chapters whose inputs include it."""
@@ -696,6 +709,7 @@ for code in (23398, 26657, 24180):
 print("写到 stderr 的话", file=sys.stderr)"""
 
 
+@pytest.mark.slow
 def test_cell_warnings_become_build_warnings(raw_copy, tmp_path, fake_inputs):
     """What a chapter writes to stderr (warnings included) is left out of the pages but
     reported by the build, alike messages grouped."""
@@ -723,6 +737,7 @@ def test_cell_warnings_become_build_warnings(raw_copy, tmp_path, fake_inputs):
     assert "Glyph" not in html
 
 
+@pytest.mark.slow
 def test_chapter_kernels_load_the_validated_data(raw_copy, tmp_path, fake_inputs):
     """The build writes processed data beside the raw folder; open_report in the chapter
     kernel loads it and never re-validates the raw files."""
@@ -743,6 +758,7 @@ def test_chapter_kernels_load_the_validated_data(raw_copy, tmp_path, fake_inputs
     assert "学生 3088" in "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
 
 
+@pytest.mark.slow
 def test_processed_folder_that_cannot_be_written_stops_the_build(raw_copy, tmp_path, fake_inputs):
     (tmp_path / "processed").write_text("not a folder", encoding="utf-8")
     nbs = tmp_path / "nbs"
@@ -759,3 +775,50 @@ def test_stderr_messages_are_grouped_by_shape():
     msgs = ["UserWarning: Glyph 1 (\\N{A}) missing", "UserWarning: Glyph 2 (\\N{B}) missing", "x"]
     assert group(msgs) == [(2, "UserWarning: Glyph … missing"), (1, "x")]
     assert group(["同一条", "同一条"]) == [(2, "同一条")]
+
+
+# --------------------------------------------------------------------------- two schools
+
+
+@pytest.mark.slow
+def test_build_every_school_of_a_data_folder_with_two(
+    second_school, fake_nbs, fake_inputs, tmp_path
+):
+    """Without --school the build makes each school's latest report, and the bureau index
+    lists both; --school builds only the one named."""
+    out = tmp_path / "reports"
+    r = run(second_school, fake_nbs, out)
+    assert r.ok
+    assert sorted((c.school_id, c.chapter) for c in r.executed) == [
+        (s, c) for s in ("demo2", "huichang") for c in INPUTS
+    ]
+    assert sorted((sy.school_id, sy.year) for sy in r.school_years) == [
+        ("demo2", 2024),
+        ("huichang", 2024),
+    ]
+    second = (out / "demo2" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert SECOND_NAME in second and "会昌中等专业学校" not in second
+    alpha = (out / "demo2" / "2024" / "01_alpha.html").read_text(encoding="utf-8")
+    assert "甲章 学校 demo2 年度 2024" in alpha
+    bureau = (out / "index.html").read_text(encoding="utf-8")
+    assert SECOND_NAME in bureau and "会昌中等专业学校" in bureau
+
+    # the second school's data changes: only its chapters that read that file run again
+    touch(second_school / "demo2" / "2024" / "facts.yaml")
+    r = run(second_school, fake_nbs, out)
+    assert sorted((c.school_id, c.chapter) for c in r.executed) == [("demo2", "02_beta")]
+
+    result = cli_build(second_school, fake_nbs, tmp_path / "one", "--school", "demo2")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "one" / "demo2" / "2024" / "index.html").is_file()
+    assert not (tmp_path / "one" / "huichang").exists()
+
+
+@pytest.mark.slow
+def test_build_a_bare_school(bare_school, fake_nbs, tmp_path, monkeypatch):
+    """A school with only school.yaml, meta.yaml and facts.yaml builds (fallback inputs)."""
+    r = run(bare_school, fake_nbs, tmp_path / "out")
+    assert r.ok, [c.error for c in r.failed]
+    assert [(sy.school_id, sy.year) for sy in r.school_years] == [("bare", 2024)]
+    index = (tmp_path / "out" / "bare" / "2024" / "index.html").read_text(encoding="utf-8")
+    assert "简易学校" in index

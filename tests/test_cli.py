@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from helpers.cli import app
 from helpers.specs.dictionary import render_markdown
+from tests.factories import SECOND_NAME
 
 runner = CliRunner()
 
@@ -63,6 +64,7 @@ def test_unknown_year_and_bad_id_and_chapter(raw_copy, tmp_path):
     assert result.exit_code == 2 and "没有章节 '99_nope'" in result.output
 
 
+@pytest.mark.slow
 def test_unknown_school_via_the_installed_script(raw_copy):
     script = Path(sys.executable).with_name("nianbao")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
@@ -262,3 +264,34 @@ def test_validate_ignores_excel_empty_rows_and_columns(raw_copy, wide):
     assert clean.exit_code == 0, clean.output
     for word in ("awards.csv", "Unnamed", "重复", "nan"):
         assert word not in clean.output
+
+
+def test_list_and_validate_with_two_schools(second_school, wide):
+    result = invoke("list", "--data-dir", str(second_school))
+    assert result.exit_code == 0, result.output
+    assert "huichang" in result.output and "会昌中等专业学校" in result.output
+    assert "demo2" in result.output and SECOND_NAME in result.output
+    # validate without --school checks every school's latest year
+    result = invoke("validate", "--data-dir", str(second_school))
+    assert result.exit_code == 0, result.output
+    squashed = re.sub(r"\s+", "", result.output)  # a table title wraps at the table's width
+    assert f"demo2（{SECOND_NAME}）2024年度" in squashed
+    assert "huichang（会昌中等专业学校）2024年度" in squashed
+    # bad data in the second school fails validate, and names its file
+    meta = second_school / "demo2" / "2024" / "meta.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("year: 2024", "year: 2023"), "utf-8")
+    result = invoke("validate", "--data-dir", str(second_school))
+    assert result.exit_code == 2, result.output
+    assert "demo2/2024/meta.yaml" in result.output
+    assert (
+        invoke("validate", "--data-dir", str(second_school), "--school", "huichang").exit_code == 0
+    )
+
+
+def test_list_and_validate_a_bare_school(bare_school, wide):
+    result = invoke("list", "--data-dir", str(bare_school))
+    assert result.exit_code == 0, result.output
+    assert "bare" in result.output and "简易学校" in result.output and "2024" in result.output
+    result = invoke("validate", "--data-dir", str(bare_school))
+    assert result.exit_code == 0, result.output
+    assert "bare（简易学校）2024年度" in re.sub(r"\s+", "", result.output)

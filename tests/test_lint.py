@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ["src", "tests", "scripts", "bench"]
+pytestmark = pytest.mark.slow  # runs ruff in a subprocess (`make lint` is the quick way)
 
 
 def _ruff() -> list[str]:

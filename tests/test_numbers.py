@@ -5,42 +5,14 @@ chained years). Rendered in-process with helpers.report.api (no kernel), from fi
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
-
-import yaml
 
 from helpers.indicators import audit
 from helpers.indicators import evaluate as indicators
 from helpers.indicators.compare import change
 from helpers.ingest.load import load_school_year
 from helpers.report.api import open_report
-
-
-class _Text(HTMLParser):
-    """Visible text of an HTML fragment (attributes such as tooltips left out)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def visible(html: str) -> str:
-    p = _Text()
-    p.feed(str(html))
-    return "".join(p.parts)
-
-
-def set_facts(year_dir: Path, **values: float) -> None:
-    """Replace facts in a copy's facts.yaml with one observation each."""
-    path = year_dir / "facts.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for name, value in values.items():
-        data[name] = {"value": value, "source": "1.2.3"}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+from tests.factories import set_facts, visible
 
 
 # ------------------------------------------------------------ finding 2: disclosure in place

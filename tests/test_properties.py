@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import fmt
 from helpers.indicators.evaluate import compute, registry
-from helpers.ingest.facts import Fact, Observation
-from helpers.ingest.load import SchoolYear
+from tests.factories import make_sy
 
 counts = st.integers(min_value=0, max_value=20000)
 
 
-def make_sy(values: dict[str, float]) -> SchoolYear:
-    """A school-year holding just these facts (no tables, no previous year)."""
-    facts = {}
-    for name, v in values.items():
-        obs = Observation(field=name, value=float(v), source="test", file="test.yaml")
-        facts[name] = Fact(name, float(v), obs, (obs,), "唯一取值")
-    published = pd.DataFrame(
-        columns=["indicator", "value", "decimals", "printed", "source", "note"]
-    )
-    return SchoolYear("t", 2024, {}, {}, [], facts, {}, published, Path("."))
-
-
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # examples: the hypothesis profile (conftest.py)
 @given(st.integers(-(10**7), 10**7), st.integers(0, 4))
 def test_half_up_rounds_ties_away_from_zero(n, d):
     tie = Decimal(n).scaleb(-d) + Decimal(5).scaleb(-d - 1) * (1 if n >= 0 else -1)
@@ -38,13 +23,13 @@ def test_half_up_rounds_ties_away_from_zero(n, d):
     assert abs(expected) > abs(tie)  # away from zero, never to even
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # examples: the hypothesis profile (conftest.py)
 @given(st.floats(-1e9, 1e9, allow_nan=False), st.integers(0, 4))
 def test_rounding_error_is_at_most_half_a_unit(x, d):
     assert abs(float(fmt.round_half_up(x, d)) - x) <= 0.5 * 10**-d + 1e-6 * max(1, abs(x))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # examples: the hypothesis profile (conftest.py)
 @given(counts, counts, counts, counts)
 def test_sector_shares_sum_to_100_within_rounding(primary, secondary, tertiary, further):
     direct = primary + secondary + tertiary
@@ -67,7 +52,7 @@ def test_sector_shares_sum_to_100_within_rounding(primary, secondary, tertiary, 
     assert abs(printed - 100) <= Decimal("0.015")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)  # examples: the hypothesis profile (conftest.py)
 @given(st.integers(1, 20000), st.data())
 def test_rates_stay_within_0_and_100(graduates, data):
     employed = data.draw(st.integers(0, graduates))
@@ -102,7 +87,7 @@ formula_specs = [
 ]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None, max_examples=settings().max_examples // 2)
 @given(st.sampled_from(formula_specs), st.data())
 def test_missing_inputs_give_missing_results_not_errors(spec, data):
     from helpers.specs.dictionary import load_dictionary

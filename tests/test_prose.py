@@ -16,7 +16,7 @@ import pytest
 from helpers.indicators.processed import process
 from helpers.report import markup, textgen
 from helpers.report.api import open_report
-from tests.test_bad_input import append, edit, load_errors, only
+from tests.factories import append, edit, load_errors, only
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="

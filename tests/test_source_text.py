@@ -19,7 +19,7 @@ import yaml
 
 from helpers.indicators.audit import report_findings
 from helpers.report.api import open_report
-from tests.conftest import SEED
+from tests.factories import SEED
 from tests.report_text import blocks, prose
 from tests.seed_text import units
 from tests.source_match import NUM, PHOTO, Corpus, Matcher, audit_lists, decimals, same_value

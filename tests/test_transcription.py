@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from helpers import paths
-from tests.conftest import RAW, SEED
+from tests.factories import RAW, SEED
 
 STRUCTURAL = re.compile(r"(图|表|案例|挑战|附表)\s*$")
 

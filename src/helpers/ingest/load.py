@@ -20,6 +20,7 @@ from helpers import paths
 from helpers.errors import Problem, raise_if_errors
 from helpers.ingest.checks import failed_parts
 from helpers.ingest.facts import Fact, Observation, parse_observations, resolve
+from helpers.ingest.meta import check_meta, check_school
 from helpers.ingest.narrative import Narrative, load_narratives
 from helpers.ingest.numbers import parse_number
 from helpers.ingest.readers import read_csv, read_yaml, rel
@@ -105,6 +106,8 @@ def load_school_year(
         )
     )
     problems += probs
+    if school_doc is not None:
+        problems += check_school(school_doc, shown(folder.parent / "school.yaml"), school_id)
     school = school_doc.data if school_doc and isinstance(school_doc.data, dict) else {}
 
     for name in REQUIRED_FILES:
@@ -130,16 +133,14 @@ def load_school_year(
         meta_doc, probs = read_yaml(folder / "meta.yaml", shown(folder / "meta.yaml"))
         problems += probs
         meta = meta_doc.data if meta_doc and isinstance(meta_doc.data, dict) else {}
-        if meta and meta.get("year") != year:
-            problems.append(
-                Problem(
-                    shown(folder / "meta.yaml"),
-                    "year_mismatch",
-                    "meta.yaml 的 year 与文件夹名不一致",
-                    row=meta_doc.line(meta, "year"),
-                    column="year",
-                    value=meta.get("year"),
-                )
+        if meta_doc is not None:
+            # default_document is checked against school.yaml's documents when that was read
+            documents = school.get("documents", {}) if school_doc is not None else None
+            problems += check_meta(
+                meta_doc,
+                shown(folder / "meta.yaml"),
+                year,
+                documents if isinstance(documents, dict) else None,
             )
 
     observations: list[Observation] = []

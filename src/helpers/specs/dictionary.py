@@ -75,11 +75,33 @@ class Check:
 
 
 @dataclass(frozen=True)
+class KeySpec:
+    """One key of school.yaml or meta.yaml (nested keys dotted: ``documents.<id>.title``)."""
+
+    name: str
+    label: str
+    type: str  # text | integer | list | mapping
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """school.yaml or meta.yaml: where it lives and its keys."""
+
+    name: str
+    path: str
+    description: str
+    keys: dict[str, KeySpec]
+
+
+@dataclass(frozen=True)
 class Dictionary:
     facts: dict[str, FieldSpec]
     tables: dict[str, TableSpec]
     checks: tuple[Check, ...]
     observation_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileSpec] = field(default_factory=dict)
 
     def label(self, name: str) -> str:
         spec = self.facts.get(name)
@@ -140,7 +162,25 @@ def load_dictionary() -> Dictionary:
         )
         for c in raw.get("checks", [])
     )
-    return Dictionary(facts, tables, checks, raw.get("observation_keys", {}))
+    files = {
+        name: FileSpec(
+            name=name,
+            path=f["path"],
+            description=f["description"],
+            keys={
+                k: KeySpec(
+                    name=k,
+                    label=v["label"],
+                    type=v["type"],
+                    description=v["description"],
+                    required=v.get("required", True),
+                )
+                for k, v in f["keys"].items()
+            },
+        )
+        for name, f in raw.get("files", {}).items()
+    }
+    return Dictionary(facts, tables, checks, raw.get("observation_keys", {}), files)
 
 
 def render_markdown() -> str:
@@ -153,6 +193,23 @@ def render_markdown() -> str:
         "hand (a test fails when this file is out of date). 统计时点 = a stock as of a date",
         "(学年初 9月1日); 统计时期 = a flow over the school year (9/1–8/31); 年度 = calendar year.",
         "",
+    ]
+    for spec in d.files.values():
+        lines += [
+            f"## File `{spec.name}` (`{spec.path}`)",
+            "",
+            spec.description + " Unknown keys are errors; nested keys are dotted.",
+            "",
+            "| key | 中文名称 | 类型 | 必填 | 含义 |",
+            "|---|---|---|---|---|",
+        ]
+        for k in spec.keys.values():
+            lines.append(
+                f"| `{k.name}` | {k.label} | {k.type} | {'是' if k.required else '否'} | "
+                f"{k.description} |"
+            )
+        lines.append("")
+    lines += [
         "## Scalar facts (`data/raw/<school>/<year>/facts.yaml`)",
         "",
         "| field | 中文名称 | 单位 | 类型 | 取值范围 | 统计口径 | 含义 |",

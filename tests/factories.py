@@ -1,0 +1,152 @@
+"""Test data factories and small helpers shared by test files (never imported from a test_
+file: every test module imports what it shares from here, fixtures come from conftest.py).
+
+Every test that builds or lists schools does so on a data folder made here (a copy of the
+bundled school, a second school, a bare school), never on whatever ``data/raw`` holds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers.errors import DataValidationError
+from helpers.ingest.facts import Fact, Observation
+from helpers.ingest.load import SchoolYear, load_school_year
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+BUNDLED = "huichang"
+SECOND = "demo2"  # the second school of the `second_school` fixture
+SECOND_NAME = "会昌第二职业学校"
+SEED = ROOT.parent / "shared" / "seeds" / "000_e7d1589b0c592feb.txt"
+
+
+# ----------------------------------------------------------------------------- data folders
+
+
+def copy_school(
+    raw: Path, school_id: str = BUNDLED, *, name: str | None = None, source: str = BUNDLED
+) -> Path:
+    """Copy the bundled school's folder to ``raw/<school_id>``; with another id (or ``name``)
+    its school.yaml gets that ``school_id`` and ``name``. Returns the school folder."""
+    dst = raw / school_id
+    shutil.copytree(RAW / source, dst)
+    if school_id != source or name is not None:
+        path = dst / "school.yaml"
+        text = path.read_text(encoding="utf-8")
+        text = text.replace(f"school_id: {source}", f"school_id: {school_id}", 1)
+        if name is not None:
+            old = yaml.safe_load(text)["name"]
+            text = text.replace(f"name: {old}", f"name: {name}", 1)
+        path.write_text(text, encoding="utf-8")
+    return dst
+
+
+def make_school(
+    raw: Path,
+    school_id: str,
+    *,
+    name: str = "演示学校",
+    years: tuple[int, ...] = (2024,),
+    facts: dict[str, float] | None = None,
+) -> Path:
+    """A bare school: school.yaml, and per year only meta.yaml + facts.yaml (one source
+    document ``d1``). ``facts`` are written as single observations of section 1.1.2."""
+    folder = raw / school_id
+    folder.mkdir(parents=True)
+    school = {
+        "school_id": school_id,
+        "name": name,
+        "documents": {"d1": {"title": f"{name}质量年度报告", "file": "report.pdf"}},
+    }
+    _dump(folder / "school.yaml", school)
+    for year in years:
+        (folder / str(year)).mkdir()
+        meta = {"year": year, "school_year": f"{year - 1}-{year}学年", "default_document": "d1"}
+        _dump(folder / str(year) / "meta.yaml", meta)
+        values = facts if facts is not None else {"students_full_time": 1000, "graduates": 300}
+        observations = {k: {"value": v, "source": "1.1.2"} for k, v in values.items()}
+        _dump(folder / str(year) / "facts.yaml", observations)
+    return folder
+
+
+def _dump(path: Path, data: object) -> None:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- editing files
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def set_facts(year_dir: Path, **values: float) -> None:
+    """Replace facts in a copy's facts.yaml with one observation each."""
+    path = year_dir / "facts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for name, value in values.items():
+        data[name] = {"value": value, "source": "1.2.3"}
+    _dump(path, data)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_errors(raw: Path, year: int = 2024, school_id: str = BUNDLED) -> DataValidationError:
+    """The validation error loading this school-year raises (fails when it loads)."""
+    with pytest.raises(DataValidationError) as info:
+        load_school_year(school_id, year, data_dir=raw)
+    return info.value
+
+
+def only(err: DataValidationError, rule: str):
+    """The first problem of this rule (fails when there is none)."""
+    found = [p for p in err.problems if p.rule == rule]
+    assert found, f"no {rule} in {err}"
+    return found[0]
+
+
+def make_sy(values: dict[str, float]) -> SchoolYear:
+    """A school-year holding just these facts (no tables, no previous year)."""
+    facts = {}
+    for name, v in values.items():
+        obs = Observation(field=name, value=float(v), source="test", file="test.yaml")
+        facts[name] = Fact(name, float(v), obs, (obs,), "唯一取值")
+    published = pd.DataFrame(
+        columns=["indicator", "value", "decimals", "printed", "source", "note"]
+    )
+    return SchoolYear("t", 2024, {}, {}, [], facts, {}, published, Path("."))
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+class _Text(HTMLParser):
+    """Visible text of an HTML fragment (attributes such as tooltips left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    """The text a reader sees in an HTML fragment (no tags, no attributes)."""
+    p = _Text()
+    p.feed(str(html))
+    return "".join(p.parts)
