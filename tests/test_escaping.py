@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from helpers.report import markup, render, textgen
 from helpers.report.api import open_report
 from helpers.specs import sentences
-from tests.test_bad_input import edit
+from tests.factories import edit
 
 SCRIPT = "<script>alert(1)</script> & 校企"
 

@@ -54,9 +54,27 @@ class CheckModel(Spec):
     breakdown: bool = False
 
 
+class FileKey(Spec):
+    """One key of school.yaml or meta.yaml (validated by helpers.ingest.meta)."""
+
+    label: str
+    type: str
+    description: str
+    required: bool = True
+
+
+class FileDoc(Spec):
+    """school.yaml or meta.yaml: where it lives, what it is for, its keys."""
+
+    path: str
+    description: str
+    keys: dict[str, FileKey]
+
+
 class FieldsFile(Spec):
     """specs/fields.yaml: the data dictionary."""
 
+    files: dict[str, FileDoc] = {}
     facts: dict[str, FieldModel]
     tables: dict[str, TableModel]
     common_columns: dict[str, FieldModel] = {}
