@@ -96,12 +96,13 @@ def test_every_toc_link_lands_on_a_heading(browser, reports, year):
         const el = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
         return [a.getAttribute('href'), el ? el.tagName : null];
     })""")
-    assert len(targets) > 40
+    # 2024: every section; 2023 (partial data): only the sections its data covers
+    assert len(targets) > (40 if year == 2024 else 20)
     assert all(tag in {"H1", "H2", "H3", "H4", "FIGURE"} for _, tag in targets), targets
     # clicking an entry scrolls its heading into view
-    page.click('nav.nb-toc a[href="#s-6-5-2"]')
+    page.click('nav.nb-toc a[href="#s-6-5-1"]')  # 经费投入: in both years' data
     page.wait_for_function(
-        "() => Math.abs(document.getElementById('s-6-5-2').getBoundingClientRect().top) < 200",
+        "() => Math.abs(document.getElementById('s-6-5-1').getBoundingClientRect().top) < 200",
         timeout=5000,
     )
     assert problems == []
