@@ -65,11 +65,14 @@ def disclosure(notes: tuple[str, ...] | list[str]) -> str:
 FOOTNOTE_MARKS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 
+def footnote_symbol(n: int) -> str:
+    """The symbol of a table's n-th note (1-based): ①, ②, … (then [21], [22], …)."""
+    return FOOTNOTE_MARKS[n - 1] if n <= len(FOOTNOTE_MARKS) else f"[{n}]"
+
+
 def footnote_mark(n: int) -> str:
-    """The mark of a table's n-th note (1-based): ①, ②, …"""
-    return str(
-        _macros().footnote_mark(FOOTNOTE_MARKS[n - 1] if n <= len(FOOTNOTE_MARKS) else f"[{n}]")
-    )
+    """The mark of a table's n-th note beside its cell."""
+    return str(_macros().footnote_mark(footnote_symbol(n)))
 
 
 def slug(number: str) -> str:

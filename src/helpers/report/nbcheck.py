@@ -19,6 +19,7 @@ from pathlib import Path
 
 from helpers.errors import Problem
 from helpers.ingest.narrative import EMBED_KINDS
+from helpers.report.notebooks import cell_source
 from helpers.specs.check import shown, suggest
 from helpers.specs.dictionary import SPECS, load_dictionary
 from helpers.specs.registry import registry
@@ -62,18 +63,13 @@ def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8")).get("cells", [])
 
 
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
 def headings(notebooks: Iterable[Path]) -> set[str]:
     """Section numbers of the Markdown headings of these notebooks (``### 5.1 …`` → 5.1)."""
     out: set[str] = set()
     for nb in notebooks:
         for cell in _cells(nb):
             if cell.get("cell_type") == "markdown":
-                out |= set(HEADING.findall(_source(cell)))
+                out |= set(HEADING.findall(cell_source(cell)))
     return out
 
 
@@ -84,7 +80,7 @@ def calls(path: Path, name: str = "rep") -> tuple[list[Call], list[Problem]]:
     for i, cell in enumerate(_cells(path)):
         if cell.get("cell_type") != "code":
             continue
-        code = "\n".join("" if _MAGIC.match(ln) else ln for ln in _source(cell).splitlines())
+        code = "\n".join("" if _MAGIC.match(ln) else ln for ln in cell_source(cell).splitlines())
         try:
             tree = ast.parse(code)
         except SyntaxError as exc:

@@ -14,10 +14,11 @@ import ast
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from helpers import paths
 from helpers.specs.outline import outline
@@ -76,7 +77,8 @@ def _literal(node: ast.AST) -> Any:
         return None
 
 
-def _source(cell: dict[str, Any]) -> str:
+def cell_source(cell: dict[str, Any]) -> str:
+    """A cell's source as one string (nbformat stores a string or a list of lines)."""
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
 
@@ -86,7 +88,7 @@ def scan_cells(cells: list[dict[str, Any]], name: str) -> tuple[Call, ...]:
     out: list[Call] = []
     section: str | None = None
     for index, cell in enumerate(cells):
-        text = _source(cell)
+        text = cell_source(cell)
         if cell.get("cell_type") == "markdown":
             for line in text.splitlines():
                 key = section_key(line)
@@ -187,7 +189,7 @@ def render_section(rep: Any, number: str, folder: str | os.PathLike[str] | None 
         section: str | None = None
         found = whole
         for cell in cells[1:]:  # the parameters cell comes first
-            text = _source(cell)
+            text = cell_source(cell)
             if cell.get("cell_type") == "markdown":
                 lines = text.strip().splitlines()
                 key = section_key(lines[0]) if len(lines) == 1 else None
@@ -206,7 +208,8 @@ def render_section(rep: Any, number: str, folder: str | os.PathLike[str] | None 
             if whole or _in_section(section, number):
                 parts.append((None, _run(text, rep)))
         if found:
-            return "".join(html for _, html in _drop_empty(parts))
+            shown = keep_shown(parts, lambda p: p[0], lambda p: bool(p[1].strip()))
+            return "".join(html for level, html in shown if level is not None or html.strip())
     raise KeyError(f"章节笔记本中没有第 {number} 节（应有 Markdown 标题“### {number} …”）")
 
 
@@ -224,18 +227,28 @@ def _run(source: str, rep: Any) -> str:
     return html() if callable(html) else ""
 
 
-def _drop_empty(parts: list[tuple[int | None, str]]) -> list[tuple[int | None, str]]:
+T = TypeVar("T")
+
+
+def keep_shown(
+    items: list[T], level: Callable[[T], int | None], shows: Callable[[T], bool]
+) -> list[T]:
+    """The items without the headings of sections that show nothing: a heading (``level`` not
+    None) stays only when some non-heading item before the next heading of the same or a
+    higher level shows something. One rule for the page and for ``rep.section``."""
     keep = []
-    for i, (level, _html) in enumerate(parts):
-        if level is None:
-            keep.append(bool(_html.strip()))
+    for i, item in enumerate(items):
+        lv = level(item)
+        if lv is None:
+            keep.append(True)
             continue
         shown = False
-        for other, html in parts[i + 1 :]:
-            if other is not None and other <= level:
+        for later in items[i + 1 :]:
+            other = level(later)
+            if other is not None and other <= lv:
                 break
-            if other is None and html.strip():
+            if other is None and shows(later):
                 shown = True
                 break
         keep.append(shown)
-    return [p for p, k in zip(parts, keep, strict=True) if k]
+    return [x for x, k in zip(items, keep, strict=True) if k]

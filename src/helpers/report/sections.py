@@ -15,14 +15,11 @@ import re
 from typing import Any
 
 from helpers.report.markup import slug
+from helpers.report.notebooks import cell_source as _source
+from helpers.report.notebooks import keep_shown
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$")
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\s")
-
-
-def _source(cell: Any) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
 
 
 def heading_level(cell: Any) -> int | None:
@@ -62,21 +59,7 @@ def shows_something(cell: Any) -> bool:
 
 def drop_empty(cells: list[Any]) -> list[Any]:
     """The cells without the headings of sections that show nothing."""
-    keep = [True] * len(cells)
-    for i, cell in enumerate(cells):
-        level = heading_level(cell)
-        if level is None:
-            continue
-        shown = False
-        for later in cells[i + 1 :]:
-            other = heading_level(later)
-            if other is not None and other <= level:
-                break
-            if other is None and shows_something(later):
-                shown = True
-                break
-        keep[i] = shown
-    return [c for c, k in zip(cells, keep, strict=True) if k]
+    return keep_shown(cells, heading_level, shows_something)
 
 
 def anchor_headings(cells: list[Any]) -> list[Any]:

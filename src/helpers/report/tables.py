@@ -79,10 +79,7 @@ class Footnotes:
 
     def note(self, base: str = "") -> str:
         """The table's note: its own text, then the numbered disclosures."""
-        marks = "；".join(
-            f"{markup.FOOTNOTE_MARKS[i] if i < len(markup.FOOTNOTE_MARKS) else f'[{i + 1}]'} {t}"
-            for i, t in enumerate(self.items)
-        )
+        marks = "；".join(f"{markup.footnote_symbol(i + 1)} {t}" for i, t in enumerate(self.items))
         return "。".join(p for p in (base.rstrip("。"), marks) if p) + (
             "。" if marks or base else ""
         )
