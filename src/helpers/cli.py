@@ -192,7 +192,8 @@ def _summary(result: Any) -> None:
     console.print(
         f"已执行 {len(result.executed)} 章，跳过 {len(result.skipped)} 章（最新），"
         f"失败 {len(result.failed)} 章；用时 {result.seconds:.1f} 秒"
-        f"（{result.jobs} 个并行进程{'，内核复用' if result.kernel_reuse else ''}）。"
+        f"（{result.where or f'本机，{result.jobs} 个进程'}"
+        f"{'，内核复用' if result.kernel_reuse else ''}）。"
     )
 
 
@@ -238,6 +239,14 @@ def build(
             help="有章节最新构建失败（只能沿用旧版本）时不写出 report.html 和 index.html，退出码 1",
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="在已有的 Dask 集群上执行章节：调度器地址 tcp://主机:端口"
+            "（local：在本机启动 --jobs 个工作进程的 LocalCluster）",
+        ),
+    ] = None,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
     from helpers.build.core import BuildError
@@ -259,6 +268,7 @@ def build(
                 on_event=progress,
                 figures=Figures(figures).value,
                 strict=strict,
+                scheduler=scheduler,
             )
     except BuildError as e:
         raise _fail(str(e)) from None

@@ -53,6 +53,7 @@ from helpers.build.plan import (
     AuditStop,
     BuildError,
     Event,
+    _Plan,
     _plan,
     _task,
     _task_id,
@@ -62,7 +63,15 @@ from helpers.build.plan import (
     discover_chapters,
     resolve_targets,
 )
-from helpers.build.pool import LOCK_FILE, _lock, _Pool, _run, _signals_ignored, _signals_raise
+from helpers.build.pool import (
+    LOCK_FILE,
+    _collect,
+    _lock,
+    _Pool,
+    _signals_ignored,
+    _signals_raise,
+    expected_seconds,
+)
 from helpers.build.results import (
     BuildResult,
     ChapterResult,
@@ -106,6 +115,7 @@ def build(
     on_event: Event | None = None,
     figures: str = "recomputed",
     strict: bool = False,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Build the reports; see the module docstring. Raises BuildError (exit 2) before any
     chapter runs when the arguments or the data are wrong, KeyboardInterrupt when stopped.
@@ -115,6 +125,10 @@ def build(
     ``on_event(kind, info)`` receives "plan", "phase", "chapter_start" and "chapter_done".
     ``strict=True`` writes no index/report/manifest for a school-year with a chapter whose
     latest build failed (``SchoolYearResult.withheld`` says why; the old files stay).
+
+    ``scheduler`` (``tcp://HOST:PORT``, or ``local`` for a LocalCluster of ``jobs`` workers)
+    runs the chapters on that Dask cluster (:mod:`helpers.build.cluster`) instead of the
+    local pool; ``BuildResult.where`` says where they ran.
 
     Workers are started with multiprocessing's "spawn" method, so a script that calls this
     must do so under ``if __name__ == "__main__":``.
@@ -142,24 +156,34 @@ def build(
             for s, y in targets
         ]
         tasks = [_task(p, c, data) for p in plans for c in p.chapters if c.stale]
+        expected_seconds(tasks)
+        for t in tasks:
+            t["code"] = env["code"]  # a Dask worker checks it runs the same code
         emit("plan", {"total": len(tasks), "chapters": sum(len(p.chapters) for p in plans)})
 
-        pool = None
+        pool: Any = None
+        where = f"本机，{jobs} 个进程" if not scheduler else f"Dask 调度器 {scheduler}"
         interrupted = completed = False
         try:
             if tasks:
-                pool = _Pool(min(jobs, len(tasks)), kernel_reuse)
+                if scheduler:
+                    from helpers.build.cluster import DaskExecutor
+
+                    pool = DaskExecutor(scheduler, jobs, kernel_reuse)
+                else:
+                    pool = _Pool(min(jobs, len(tasks)), kernel_reuse)
                 pool.start()  # kernels warm up while the data is validated
-            for plan in plans:
-                plan.validation = _validate(plan, data, emit)  # cached when unchanged
+                where = pool.where
+            _validate_and_submit(plans, tasks, data, emit, pool)
             _audit_gate(plans, allow_audit_errors)
             for plan in plans:
                 plan.commit()
             results: dict[str, dict[str, Any]] = {}
             if pool is not None:
+                pool.seal()
                 emit("phase", {"text": "执行章节"})
                 # the workers shut their kernels down while the pages are written
-                results = _run(pool, tasks, plans, emit)
+                results = _collect(pool, tasks, plans, emit)
             chapter_results: list[ChapterResult] = []
             plan_results = []
             for plan in plans:
@@ -182,4 +206,30 @@ def build(
             if interrupted:
                 with _signals_ignored():
                     _sweep_tmp([p.folder for p in plans])
-        return BuildResult(chapter_results, plan_results, time.monotonic() - t0, jobs, kernel_reuse)
+        return BuildResult(
+            chapter_results, plan_results, time.monotonic() - t0, jobs, kernel_reuse, where
+        )
+
+
+def _validate_and_submit(
+    plans: list[_Plan], tasks: list[dict[str, Any]], data: Path, emit: Event, pool: Any
+) -> None:
+    """Validate each school-year and hand its chapters to the workers as soon as its data
+    passed, so that they run while the next school-years are validated. Chapters are queued
+    in batches, the longest first within a batch: a batch closes after a validation that
+    took time (the workers may be idle), so a build whose validation is cached queues all
+    its chapters at once, longest first. Nothing is written from the results before every
+    school-year passed (:func:`helpers.build.validate._audit_gate`)."""
+    mine: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for t in tasks:
+        mine.setdefault((t["school_id"], t["year"]), []).append(t)
+    batch: list[dict[str, Any]] = []
+    for plan in plans:
+        t0 = time.monotonic()
+        plan.validation = _validate(plan, data, emit)  # cached when unchanged
+        batch += mine.get((plan.school_id, plan.year), [])
+        if pool is not None and batch and time.monotonic() - t0 > 0.1:
+            pool.submit(batch)
+            batch = []
+    if pool is not None and batch:
+        pool.submit(batch)

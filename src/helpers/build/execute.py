@@ -123,6 +123,43 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{where}{count}{source}: {err.get('ename')}: {err.get('evalue')}"
 
 
+def write_outputs(task: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """Write what :meth:`_Runner.execute` returned into the chapter's output folder, each
+    file atomically: the executed notebook and page, or the failed notebook for inspection.
+    Returns the result without the contents (``html_sha256`` and ``failed_notebook`` added)."""
+    folder = Path(task["folder"])
+    stem = task["chapter"]
+    res = {k: v for k, v in out.items() if k not in ("notebook", "page")}
+    failed = folder / "notebooks" / f"{stem}{FAILED_SUFFIX}"
+    if out.get("status") != "ok":
+        if out.get("notebook") is not None:
+            mf.write_text(failed, out["notebook"])
+            res["failed_notebook"] = str(failed)
+        return res
+    page = out["page"]
+    mf.write_text(folder / "notebooks" / f"{stem}.ipynb", out["notebook"])
+    mf.write_text(folder / f"{stem}.html", page)
+    failed.unlink(missing_ok=True)
+    res["html_sha256"] = mf.sha256_bytes(page.encode("utf-8"))
+    return res
+
+
+def prepare_process() -> None:
+    """Settings of a process that runs chapters (a pool worker or a Dask worker)."""
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # kernels started here run for a build: no interactive styling in their outputs
+    os.environ["NIANBAO_BUILD"] = "1"
+    # jsonschema (imported by nbformat) loads rfc3987_syntax when installed, which builds a
+    # grammar at import time (~1 s). Its IRI format checks are never used by nbformat, so this
+    # process does without it.
+    if "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    import logging
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
 class _Runner:
     """A worker's state: its kernel, and how it executes and renders one chapter."""
 
@@ -182,6 +219,14 @@ class _Runner:
         return k
 
     def run(self, task: dict[str, Any]) -> dict[str, Any]:
+        """Execute and render one chapter and write its outputs (the local pool's workers
+        share the output folder)."""
+        return write_outputs(task, self.execute(task))
+
+    def execute(self, task: dict[str, Any]) -> dict[str, Any]:
+        """Execute and render one chapter; the result carries the executed notebook
+        (``notebook``, nbformat JSON) and its page (``page``) instead of writing them, so
+        that a Dask worker can hand them to the client (:mod:`helpers.build.cluster`)."""
         import nbformat
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -189,10 +234,7 @@ class _Runner:
         from helpers.report import render
 
         t0 = time.monotonic()
-        folder = Path(task["folder"])
         stem = task["chapter"]
-        executed = folder / "notebooks" / f"{stem}.ipynb"
-        failed = folder / "notebooks" / f"{stem}{FAILED_SUFFIX}"
         out: dict[str, Any] = {"id": task["id"], "status": "failed", "seconds": 0.0}
         nb = None
         error: dict[str, Any] | None = None
@@ -235,24 +277,15 @@ class _Runner:
             except Exception as e:
                 error = {"cell": None, "ename": f"渲染失败 {type(e).__name__}", "evalue": str(e)}
         out["seconds"] = time.monotonic() - t0
+        if nb is not None:
+            out["notebook"] = nbformat.writes(nb)
         if error is not None:
             if error.get("cell") is None:
                 out["error"] = f"{error['ename']}: {error['evalue']}"
             else:
                 out["error"] = _describe(error)
-            if nb is not None:
-                mf.write_text(failed, nbformat.writes(nb))
-                out["failed_notebook"] = str(failed)
             return out
-        mf.write_text(executed, nbformat.writes(nb))
-        mf.write_text(folder / f"{stem}.html", page)
-        failed.unlink(missing_ok=True)
-        out.update(
-            status="ok",
-            title=title,
-            html_sha256=mf.sha256_bytes(page.encode("utf-8")),
-            seconds=time.monotonic() - t0,
-        )
+        out.update(status="ok", title=title, page=page, seconds=time.monotonic() - t0)
         return out
 
     def close(self) -> None:
@@ -270,18 +303,9 @@ def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) 
     """A worker process: one kernel, chapters one after another until the None sentinel."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     signal.signal(signal.SIGTERM, _on_sigterm)
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # kernels started here run for a build: no interactive styling in their outputs
-    os.environ["NIANBAO_BUILD"] = "1"
-    # jsonschema (imported by nbformat) loads rfc3987_syntax when installed, which builds a
-    # grammar at import time (~1 s). Its IRI format checks are never used by nbformat, so this
-    # process does without it.
-    if "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    prepare_process()
     import logging
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
     runner = _Runner(wid, results, reuse, log_dir)
     try:
         try:
@@ -294,7 +318,7 @@ def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) 
                 break
             results.put(("start", wid, task["id"]))
             try:
-                res = runner.run(task)
+                res = runner.execute(task)  # the main process writes the outputs
             except Exception as e:  # never lose a task
                 res = {"id": task["id"], "status": "failed", "error": f"{type(e).__name__}: {e}"}
             results.put(("done", wid, res))

@@ -15,86 +15,69 @@ from pathlib import Path
 from typing import Any
 
 from helpers.build import manifest as mf
-from helpers.build.execute import _worker_main
+from helpers.build.execute import _worker_main, write_outputs
 from helpers.build.kernel import _kill_kernel_pid
-from helpers.build.plan import BuildError, Event, _Plan, _task_id
+from helpers.build.plan import BuildError, Event, _Chapter, _Plan, _task_id
 from helpers.build.results import _chapter_result
 
 LOCK_FILE = ".nianbao.lock"
 
 
-def _run(
-    pool: _Pool, tasks: list[dict[str, Any]], plans: list[_Plan], emit: Event
+def _collect(
+    executor: Any, tasks: list[dict[str, Any]], plans: list[_Plan], emit: Event
 ) -> dict[str, dict[str, Any]]:
-    """Hand the tasks to the pool (longest first) and collect the results."""
+    """Take the results as they come (from the local pool or a Dask cluster), write each
+    chapter's outputs atomically (:func:`helpers.build.execute.write_outputs`) and its cache
+    record, and report progress. Called once the data of every school-year passed."""
     owners = {_task_id(p, c): (p, c) for p in plans for c in p.chapters}
-    for t in sorted(tasks, key=lambda t: -t["expected"]):
-        pool.tasks.put(t)
-    for _ in pool.procs:
-        pool.tasks.put(None)
+    by_id = {t["id"]: t for t in tasks}
     done: dict[str, dict[str, Any]] = {}
-    running: dict[int, str] = {}
-
-    def handle(msg: tuple[str, int, Any]) -> None:
-        kind, wid, payload = msg
-        if kind == "kernel":
-            pool.kernel_pids.add(int(payload))
-        elif kind == "start":
-            running[wid] = payload
+    for kind, payload in executor.messages(len(tasks)):
+        if kind == "start":
             plan, c = owners[payload]
             emit(
                 "chapter_start", {"school_id": plan.school_id, "year": plan.year, "chapter": c.stem}
             )
-        elif kind == "done":
-            running.pop(wid, None)
-            plan, c = owners[payload["id"]]
-            if payload["status"] == "ok":
-                mf.write_json(
-                    plan.cache / f"{c.stem}.json",
-                    {
-                        "chapter": c.stem,
-                        "key": c.key,
-                        "components": c.components,
-                        "inputs": c.inputs,
-                        "title": payload["title"],
-                        "html_sha256": payload["html_sha256"],
-                        "seconds": round(payload["seconds"], 3),
-                        "executed_at": mf.now_iso(),
-                    },
-                )
-            done[payload["id"]] = payload
-            emit("chapter_done", {"result": _chapter_result(plan, c, payload)})
-
-    while len(done) < len(tasks):
-        try:
-            handle(pool.results.get(timeout=0.5))
             continue
-        except queue.Empty:
-            pass
-        dead = [i for i, p in enumerate(pool.procs) if not p.is_alive()]
-        if not dead:
+        if payload["id"] in done:  # e.g. a worker's result after it was declared lost
             continue
-        while True:  # a worker's last messages may still be in the queue
-            try:
-                handle(pool.results.get(timeout=0.2))
-            except queue.Empty:
-                break
-        for wid in dead:
-            tid = running.pop(wid, None)
-            if tid is not None and tid not in done:
-                code = pool.procs[wid].exitcode
-                done[tid] = {
-                    "id": tid,
-                    "status": "failed",
-                    "error": f"工作进程意外退出（exit code {code}）",
-                }
-        if len(dead) == len(pool.procs):
-            for t in tasks:
-                done.setdefault(
-                    t["id"],
-                    {"id": t["id"], "status": "failed", "error": "工作进程全部退出，未执行"},
-                )
+        plan, c = owners[payload["id"]]
+        res = write_outputs(by_id[payload["id"]], payload)
+        record_done(plan, c, res)
+        done[res["id"]] = res
+        emit("chapter_done", {"result": _chapter_result(plan, c, res)})
     return done
+
+
+def record_done(plan: _Plan, c: _Chapter, payload: dict[str, Any]) -> None:
+    """A chapter that built: its cache record (key, inputs, title, page digest, seconds)."""
+    if payload["status"] != "ok":
+        return
+    mf.write_json(
+        plan.cache / f"{c.stem}.json",
+        {
+            "chapter": c.stem,
+            "key": c.key,
+            "components": c.components,
+            "inputs": c.inputs,
+            "title": payload["title"],
+            "html_sha256": payload["html_sha256"],
+            "seconds": round(payload["seconds"], 3),
+            "executed_at": mf.now_iso(),
+        },
+    )
+
+
+def expected_seconds(tasks: list[dict[str, Any]]) -> None:
+    """Fill in the expected duration of chapters never built in their folder with the mean
+    of the same chapter's last durations in the other folders (longest first needs them)."""
+    known: dict[str, list[float]] = {}
+    for t in tasks:
+        if t["expected"] > 0:
+            known.setdefault(t["chapter"], []).append(t["expected"])
+    for t in tasks:
+        if t["expected"] <= 0 and known.get(t["chapter"]):
+            t["expected"] = sum(known[t["chapter"]]) / len(known[t["chapter"]])
 
 
 class _Pool:
@@ -108,6 +91,7 @@ class _Pool:
         self.tasks = ctx.Queue()
         self.results = ctx.Queue()
         self.kernel_pids: set[int] = set()
+        self.pending: set[str] = set()
         self.procs = [
             ctx.Process(
                 target=_worker_main,
@@ -117,10 +101,75 @@ class _Pool:
             )
             for i in range(n)
         ]
+        self.where = f"本机，{n} 个进程"
+        self.running: dict[int, str] = {}
 
     def start(self) -> None:
         for p in self.procs:
             p.start()
+
+    def submit(self, tasks: list[dict[str, Any]]) -> None:
+        """Queue chapters, the longest first (they start as soon as a worker is free)."""
+        for t in sorted(tasks, key=lambda t: -t["expected"]):
+            self.tasks.put(t)
+            self.pending.add(t["id"])
+
+    def seal(self) -> None:
+        """No more tasks: each worker stops after the last one."""
+        for _ in self.procs:
+            self.tasks.put(None)
+
+    def messages(self, total: int) -> Iterator[tuple[str, Any]]:
+        """("start", task id) and ("done", result) until ``total`` results are in; a
+        worker that dies fails its chapter (and, when none is left, every chapter)."""
+        finished = 0
+        while finished < total:
+            try:
+                msg = self.results.get(timeout=0.5)
+            except queue.Empty:
+                msg = None
+            if msg is not None:
+                for out in self._handle(msg):
+                    finished += out[0] == "done"
+                    yield out
+                continue
+            dead = [i for i, p in enumerate(self.procs) if not p.is_alive()]
+            if not dead:
+                continue
+            while True:  # a worker's last messages may still be in the queue
+                try:
+                    msg = self.results.get(timeout=0.2)
+                except queue.Empty:
+                    break
+                for out in self._handle(msg):
+                    finished += out[0] == "done"
+                    yield out
+            lost = []
+            for wid in dead:
+                tid = self.running.pop(wid, None)
+                if tid is not None and tid in self.pending:
+                    code = self.procs[wid].exitcode
+                    lost.append((tid, f"工作进程意外退出（exit code {code}）"))
+            if len(dead) == len(self.procs):
+                lost += [(tid, "工作进程全部退出，未执行") for tid in sorted(self.pending)]
+            for tid, error in lost:
+                if tid in self.pending:
+                    self.pending.discard(tid)
+                    finished += 1
+                    yield "done", {"id": tid, "status": "failed", "error": error}
+
+    def _handle(self, msg: tuple[str, int, Any]) -> list[tuple[str, Any]]:
+        kind, wid, payload = msg
+        if kind == "kernel":
+            self.kernel_pids.add(int(payload))
+        elif kind == "start":
+            self.running[wid] = payload
+            return [("start", payload)]
+        elif kind == "done" and payload["id"] in self.pending:
+            self.running.pop(wid, None)
+            self.pending.discard(payload["id"])
+            return [("done", payload)]
+        return []
 
     def close(self, graceful: bool) -> None:
         deadline = time.monotonic() + (30 if graceful else 0)

@@ -78,6 +78,7 @@ class BuildResult:
     seconds: float
     jobs: int = 0
     kernel_reuse: bool = True
+    where: str = ""  # "本机，2 个进程" or "Dask 调度器 tcp://…，N 个工作节点（…）"
 
     def _with(self, status: str) -> list[ChapterResult]:
         return [c for c in self.chapters if c.status == status]
