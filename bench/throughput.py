@@ -11,11 +11,16 @@ On temporary copies of the bundled school under other ids (``<school>``, ``<scho
    several school-years: the first includes the imports, the later ones (the median) are the
    steady-state cost of one school-year, the floor per school-year;
 2. **build** — ``nianbao build`` (cold, empty output folder) of N school-years for each N;
-3. ``--cluster`` — the same cold build of the largest N on a ``dask scheduler`` with two
+3. ``--local-cluster`` — the same cold build of ``--cluster-years`` N with ``--scheduler local``
+   (a ``distributed.LocalCluster`` of ``--jobs`` workers instead of the local pool);
+4. ``--cluster`` — the same cold build of ``--cluster-years`` N on a ``dask scheduler`` with two
    ``dask worker --nworkers 1 --nthreads 1`` processes started here on 127.0.0.1.
 
-The ratio printed is build ÷ (N × floor ÷ jobs): 1.0 would be the floor on ``jobs`` cores.
-The load average is printed with every run (the machine may be shared).
+The ratios printed are build ÷ (N × floor ÷ jobs), 1.0 being the floor on ``jobs`` cores,
+and the build's CPU seconds (the command and every process it waited for: workers and
+kernels; for ``--cluster`` the Dask processes are not counted) ÷ N × the floor's CPU
+seconds, which a shared machine's load does not change much. The load average is printed
+with every run.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -34,6 +40,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every waited-for child process so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def load_average() -> str:
@@ -60,32 +72,59 @@ import nbformat
 from helpers.indicators.processed import write
 from helpers.ingest.load import load_school_year
 
-nbdir, data_dir, year, ids = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+rendered = sys.argv[1] == "rendered"
+nbdir, data_dir, year, ids = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 from pathlib import Path
 chapters = []
 for p in sorted(Path(nbdir).glob("[0-9]*.ipynb")):
     nb = nbformat.read(p, as_version=4)
     chapters.append((p.stem, [c.source for c in nb.cells if c.cell_type == "code"]))
+shell = None
+if rendered:  # the cells' outputs rendered as a kernel would (IPython, in this process)
+    import gc
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.display_pub.publish = lambda data, metadata=None, **kw: None
+    shell.displayhook.write_output_prompt = lambda: None
+    shell.displayhook.write_format_data = lambda *a, **k: None
+    import matplotlib.pyplot, seaborn  # noqa: F401, E401
+    gc.collect()
+    gc.freeze()
 times = []
 for sid in ids:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     write(load_school_year(sid, year, data_dir))  # validated once, as the build does
     for stem, cells in chapters:
-        ns = {"__name__": "__main__"}
         params = f"school_id = {sid!r}\nyear = {year}\ndata_dir = {data_dir!r}\n"
-        code = "\n\n".join([cells[0], params, *cells[1:]])
-        exec(compile(code, stem, "exec"), ns)
+        if shell is not None:
+            shell.reset(new_session=False)
+            for source in [cells[0], params, *cells[1:]]:
+                res = shell.run_cell(source, store_history=False)
+                if not res.success:
+                    raise SystemExit(f"{stem}: {res.error_in_exec or res.error_before_exec}")
+        else:
+            ns = {"__name__": "__main__"}
+            code = "\n\n".join([cells[0], params, *cells[1:]])
+            exec(compile(code, stem, "exec"), ns)
         import matplotlib.pyplot as plt
         plt.close("all")
-    times.append(time.perf_counter() - t0)
+    times.append((time.perf_counter() - t0, time.process_time() - c0))
 print(json.dumps(times))
 """
 
 
-def floor(nbdir: Path, data: Path, year: int, ids: list[str]) -> list[float]:
-    """Seconds per school-year, in one interpreter (the first one pays the imports)."""
+def floor(
+    nbdir: Path, data: Path, year: int, ids: list[str], rendered: bool = False
+) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds per school-year, in one interpreter (the first pays the imports);
+    ``rendered``: run the cells in an in-process IPython shell, so that their outputs (HTML,
+    PNG charts) are rendered as in a kernel."""
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    cmd = [sys.executable, "-c", FLOOR_CODE, str(nbdir), str(data), str(year), *ids]
+    if rendered:
+        env["NIANBAO_BUILD"] = "1"  # as in a build's kernels
+    mode = "rendered" if rendered else "plain"
+    cmd = [sys.executable, "-c", FLOOR_CODE, mode, str(nbdir), str(data), str(year), *ids]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode:
         sys.exit(out.stderr[-3000:])
@@ -94,19 +133,20 @@ def floor(nbdir: Path, data: Path, year: int, ids: list[str]) -> list[float]:
 
 def build(
     data: Path, nbdir: Path, out: Path, year: int, ids: list[str], extra: list[str]
-) -> tuple[float, str]:
+) -> tuple[float, float, str]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(BIN / "nianbao"), "build", "--data-dir", str(data), "--notebooks", str(nbdir)]
     cmd += ["--out", str(out), "--year", str(year), *extra]
     for sid in ids:
         cmd += ["--school", sid]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, children_cpu() - c0
     if proc.returncode:
         sys.exit(f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    where = next((ln for ln in proc.stdout.splitlines() if ln.startswith("已执行")), "")
-    return elapsed, where
+    text = " ".join(proc.stdout.split())
+    where = text[text.rfind("已执行 ") :].split("报告：")[0].strip()
+    return elapsed, cpu, where
 
 
 def _free_port() -> int:
@@ -144,6 +184,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--floor-years", type=int, default=4, help="school-years for the floor")
     ap.add_argument("--cluster", action="store_true", help="also the largest N on 2 dask workers")
+    ap.add_argument("--cluster-years", type=int, default=10, help="N for the cluster runs")
+    ap.add_argument("--local-cluster", action="store_true", help="also --scheduler local")
     ap.add_argument("--floor-only", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
@@ -153,7 +195,7 @@ def main() -> None:
 
     school = paths.list_schools()[0]
     year = paths.latest_year(school)
-    rows: list[tuple[str, float, str, str]] = []
+    rows: list[tuple[str, float, float, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="nianbao-throughput-") as tmp:
         tmp = Path(tmp)
         nbdir = tmp / "notebooks"
@@ -163,28 +205,66 @@ def main() -> None:
         ids = school_copies(data, school, max([args.floor_years, *ns]))
         la = load_average()
         per = floor(nbdir, data, year, ids[: args.floor_years])
-        steady = statistics.median(per[1:]) if len(per) > 1 else per[0]
+        wall = statistics.median(t for t, _ in per[1:]) if len(per) > 1 else per[0][0]
+        cpu = statistics.median(c for _, c in per[1:]) if len(per) > 1 else per[0][1]
         print(
-            f"floor: first school-year {per[0]:.2f} s (with imports), then "
-            f"{', '.join(f'{t:.2f}' for t in per[1:])} s → floor {steady:.2f} s  [load {la}]",
+            f"floor: first school-year {per[0][0]:.2f} s (with imports), then "
+            f"{', '.join(f'{t:.2f}' for t, _ in per[1:])} s → floor {wall:.2f} s, "
+            f"CPU {cpu:.2f} s  [load {la}]",
             flush=True,
         )
-        rows.append(("floor, 1 school-year, first in its process", per[0], "", la))
-        rows.append(("floor, 1 school-year, steady state (median)", steady, "1.00", la))
+        rows.append(("floor, first school-year in its process", *per[0], "", "", la))
+        rows.append(("floor, 1 school-year, steady state (median)", wall, cpu, "1.00", "1.00", la))
+        la = load_average()
+        per_r = floor(nbdir, data, year, ids[: args.floor_years], rendered=True)
+        wall_r = statistics.median(t for t, _ in per_r[1:]) if len(per_r) > 1 else per_r[0][0]
+        cpu_r = statistics.median(c for _, c in per_r[1:]) if len(per_r) > 1 else per_r[0][1]
+        print(f"floor, outputs rendered (IPython in-process): {wall_r:.2f} s, CPU {cpu_r:.2f} s")
+        rows.append(
+            (
+                "floor with outputs rendered (in-process IPython), steady state",
+                wall_r,
+                cpu_r,
+                f"{wall_r / wall:.2f}",
+                f"{cpu_r / cpu:.2f}",
+                la,
+            )
+        )
         if args.floor_only:
             return
-        for n in ns:
+
+        def record(name: str, n: int, workers: int, extra: list[str]) -> None:
             la = load_average()
-            t, where = build(data, nbdir, tmp / "out", year, ids[:n], ["--jobs", str(args.jobs)])
-            ratio = t / (n * steady / args.jobs)
-            print(f"build {n:3d} school-years: {t:7.2f} s  ratio {ratio:.2f}  [load {la}]  {where}")
-            rows.append((f"build, {n} school-years, --jobs {args.jobs}", t, f"{ratio:.2f}", la))
+            t, c, where = build(data, nbdir, tmp / "out", year, ids[:n], extra)
+            ratio, cratio = t / (n * wall / workers), c / (n * cpu)
+            print(
+                f"{name}: {t:7.2f} s, CPU {c:7.2f} s, ratio {ratio:.2f} (CPU {cratio:.2f}) "
+                f"[load {la}]  {where}",
+                flush=True,
+            )
+            rows.append((name, t, c, f"{ratio:.2f}", f"{cratio:.2f}", la))
+
+        for n in ns:
+            record(
+                f"build, {n} school-years, --jobs {args.jobs}",
+                n,
+                args.jobs,
+                ["--jobs", str(args.jobs)],
+            )
+        if args.local_cluster:
+            n = args.cluster_years
+            record(
+                f"build, {n} school-years, --scheduler local (LocalCluster, {args.jobs} workers)",
+                n,
+                args.jobs,
+                ["--jobs", str(args.jobs), "--scheduler", "local"],
+            )
         if args.cluster:
-            n = max(ns)
+            n = args.cluster_years
             address, procs = cluster(2)
             try:
-                la = load_average()
-                t, where = build(data, nbdir, tmp / "out", year, ids[:n], ["--scheduler", address])
+                time.sleep(5)  # the workers connect
+                record(f"build, {n} school-years, 2 dask workers", n, 2, ["--scheduler", address])
             finally:
                 for p in reversed(procs):
                     p.terminate()
@@ -193,16 +273,13 @@ def main() -> None:
                         p.wait(20)
                     except subprocess.TimeoutExpired:
                         p.kill()
-            ratio = t / (n * steady / 2)
-            print(
-                f"cluster {n:3d} school-years: {t:7.2f} s  ratio {ratio:.2f}  [load {la}]  {where}"
-            )
-            rows.append((f"build, {n} school-years, 2 dask workers", t, f"{ratio:.2f}", la))
     if args.markdown:
-        print("\n| run | time (s) | ÷ (N × floor ÷ jobs) | load average (1, 5, 15 min) |")
-        print("|---|---:|---:|---|")
-        for name, t, ratio, la in rows:
-            print(f"| {name} | {t:.2f} | {ratio} | {la} |")
+        print(
+            "\n| run | wall (s) | CPU (s) | wall ÷ (N × floor ÷ jobs) | CPU ÷ (N × floor CPU) | load (1/5/15 min) |"
+        )
+        print("|---|---:|---:|---:|---:|---|")
+        for name, t, c, ratio, cratio, la in rows:
+            print(f"| {name} | {t:.2f} | {c:.2f} | {ratio} | {cratio} | {la} |")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,34 @@ CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler
 WORKERS_TIMEOUT = 60.0  # seconds for the cluster to have a worker
 
 
+def _no_scheduler(address: str) -> str | None:
+    """Why nothing answers at a ``tcp://HOST:PORT`` address (checked at once, before the
+    Dask client's own connection retries), or None."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "地址格式不对"
+    if parts.scheme != "tcp" or not host or not port:
+        return "地址应形如 tcp://主机:端口" if parts.scheme in ("tcp", "") else None
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT / 2):
+            return None
+    except OSError as e:
+        return f"{host}:{port} 无法连接（{e.strerror or type(e).__name__}）"
+
+
 def _connect(address: str, jobs: int, kernel_reuse: bool) -> tuple[Any, Any]:
     import distributed
+
+    if address != "local" and (why := _no_scheduler(address)):
+        raise BuildError(
+            f"无法连接 Dask 调度器 {address}：{why}。请确认已在该地址运行 `dask scheduler`，"
+            "且本机能访问它；地址形如 tcp://主机:8786。"
+        )
 
     for name in ("distributed", "distributed.client", "distributed.comm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

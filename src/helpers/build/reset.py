@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import decimal
+import gc
 import importlib
 import logging
 import os
@@ -320,6 +321,11 @@ def install(warm: Iterable[str] = (), skip: Iterable[str] = ()) -> Snapshot:
     except ImportError:
         pass
     _SNAPSHOT = Snapshot.take(ip)
+    # Everything imported so far lives as long as the kernel: keep it out of the garbage
+    # collector's scans, so that the full collection of every reset (IPython's) only walks
+    # what the notebooks made (~0.1 s less per notebook).
+    gc.collect()
+    gc.freeze()
     return _SNAPSHOT
 
 
