@@ -14,9 +14,9 @@ from typing import Any
 
 from helpers import paths
 
-SCHOOL_YEAR_FILE = "schoolyear.pickle"
+SCHOOL_YEAR_FILE = "schoolyear.json"  # helpers.ingest.processed: what is not a table
 STAMP_FILE = "stamp.json"
-STAMP_SCHEMA = 1
+STAMP_SCHEMA = 2  # 2: Parquet + schoolyear.json (1 held a pickle)
 HELPERS_DIR = Path(__file__).resolve().parents[1]
 PACKAGES = ("pandas", "numpy", "pyarrow", "pandera", "PyYAML")
 
