@@ -39,8 +39,21 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     return checks
 
 
+_SCHEMAS: dict[int, tuple[TableSpec, pa.DataFrameSchema]] = {}
+
+
 def table_schema(spec: TableSpec) -> pa.DataFrameSchema:
-    """The pandera schema of one table: types, ranges, allowed values, no unknown columns."""
+    """The pandera schema of one table: types, ranges, allowed values, no unknown columns
+    (built once per spec object: a spec edit gives a new object, see helpers.specs.cache)."""
+    hit = _SCHEMAS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    schema = _table_schema(spec)
+    _SCHEMAS[id(spec)] = (spec, schema)
+    return schema
+
+
+def _table_schema(spec: TableSpec) -> pa.DataFrameSchema:
     columns = {
         name: pa.Column(
             _DTYPES.get(col.type, "string"),
@@ -200,6 +213,8 @@ def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Probl
     key = [k for k in spec.key if k in df.columns] or list(df.columns)
     keyed = df.dropna(subset=key)  # a row with an empty key cell is reported as such, once
     dup = keyed[keyed.duplicated(subset=key, keep=False)]
+    if dup.empty:  # the usual case: no groupby
+        return []
     problems = []
     for _, group in dup.groupby(key, dropna=False, sort=False):
         rows = list(group.index)

@@ -29,13 +29,16 @@ class LinedYaml:
         return 1
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
+
+
 def load(path: Path) -> LinedYaml:
     """Parse a YAML file with line numbers (yaml.YAMLError on a syntax error)."""
     text = path.read_text(encoding="utf-8")
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_LOADER)
     lines: dict[Loc, int] = {}
     _walk(node, (), lines)
-    return LinedYaml(yaml.safe_load(text), lines)
+    return LinedYaml(yaml.load(text, Loader=_LOADER), lines)
 
 
 def _walk(node: yaml.Node | None, loc: Loc, lines: dict[Loc, int]) -> None:
