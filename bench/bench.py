@@ -145,6 +145,9 @@ def many_school_years(
     ids = [school] + [f"{school}{i:02d}" for i in range(1, n)]
     for sid in ids:
         shutil.copytree(paths.raw_root() / school, data / sid)
+        meta = data / sid / "school.yaml"  # its school_id must match the folder
+        text = meta.read_text(encoding="utf-8")
+        meta.write_text(text.replace(f"school_id: {school}", f"school_id: {sid}", 1), "utf-8")
     cmd = [*nianbao(), "build", "--data-dir", str(data), "--notebooks", str(nbs)]
     cmd += ["--out", str(tmp / "many" / "reports"), "--jobs", str(jobs), "--year", str(year)]
     for sid in ids:

@@ -213,10 +213,21 @@ def _chain_years(sy: SchoolYear) -> list[int]:
 # --- reading back ---------------------------------------------------------------------------
 
 
-def _observations(folder: Path) -> tuple[list[Observation], dict[str, Fact]]:
+def _table(path: Path) -> Any:
+    """One Parquet file as an Arrow table: ParquetFile, one thread (these files are small:
+    a thread pool and the dataset API cost more than the reading)."""
     import pyarrow.parquet as pq
 
-    rows = pq.read_table(folder / "facts.parquet", columns=FACT_COLUMNS).to_pylist()
+    return pq.ParquetFile(path).read(use_threads=False)
+
+
+def _frame(path: Path) -> pd.DataFrame:
+    """A DataFrame as written (index and dtypes from the pandas metadata)."""
+    return _table(path).to_pandas(use_threads=False)
+
+
+def _observations(folder: Path) -> tuple[list[Observation], dict[str, Fact]]:
+    rows = _table(folder / "facts.parquet").select(FACT_COLUMNS).to_pylist()
     observations: list[Observation] = []
     by_field: dict[str, list[Observation]] = {}
     chosen: dict[str, tuple[Observation, str]] = {}
@@ -257,8 +268,8 @@ def _read_year(folder: Path, previous: SchoolYear | None) -> SchoolYear:
         meta=about["meta"],
         observations=observations,
         facts=facts,
-        tables={n: pd.read_parquet(folder / f"{n}.parquet") for n in about["tables"]},
-        published=pd.read_parquet(folder / "published.parquet"),
+        tables={n: _frame(folder / f"{n}.parquet") for n in about["tables"]},
+        published=_frame(folder / "published.parquet"),
         folder=Path(about["folder"]),
         narratives=[
             Narrative(**{**n, "path": None if n["path"] is None else Path(n["path"])})
