@@ -105,11 +105,14 @@ def load_times(school: str, year: int, raw: Path) -> dict[str, float]:
     chapter paid before issue 11) vs reading the processed data the build wrote
     (``load_fresh``: stamp check + Parquet, no validation); the first ``load_fresh`` of the
     interpreter (it imports pyarrow.parquet) on its own; and, for reference, unpickling the
-    same school-year (the format the processed folder held before)."""
+    same school-year (the format the processed folder held before) and the stamp check
+    alone (``fresh_folder``, part of ``load_fresh``)."""
     code = (
         "import pickle, statistics, time\n"
+        "from helpers.ingest import schemas\n"
         "from helpers.ingest.load import load_school_year\n"
         "from helpers.ingest.processed import load_fresh\n"
+        "from helpers.ingest.stamp import fresh_folder\n"
         f"args = ({school!r}, {year}, {str(raw)!r})\n"
         "def t(f, n=5):\n"
         "    ts = []\n"
@@ -117,13 +120,16 @@ def load_times(school: str, year: int, raw: Path) -> dict[str, float]:
         "        t0 = time.perf_counter(); sy = f(*args); ts.append(time.perf_counter() - t0)\n"
         "        assert sy is not None\n"
         "    return statistics.median(ts)\n"
+        "def validate(*a):  # as a kernel's first load: no table validated before\n"
+        "    schemas._MEMO.clear()\n"
+        "    return load_school_year(*a)\n"
         "first = t(load_fresh, 1)\n"
-        "raw, processed = t(load_school_year), t(load_fresh)\n"
+        "raw, processed, stamp = t(validate), t(load_fresh), t(fresh_folder)\n"
         "blob = pickle.dumps(load_school_year(*args), protocol=pickle.HIGHEST_PROTOCOL)\n"
-        "print(raw, processed, first, t(lambda *a: pickle.loads(blob)))"
+        "print(raw, processed, first, t(lambda *a: pickle.loads(blob)), stamp)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    keys = ("load_raw", "load_processed", "load_processed_first", "load_pickle")
+    keys = ("load_raw", "load_processed", "load_processed_first", "load_pickle", "load_stamp")
     return dict(zip(keys, map(float, out.stdout.split()), strict=True))
 
 
@@ -218,7 +224,8 @@ def main() -> None:
         print(
             f"kernel data load      raw (validate) {times['load_raw']:.3f} s, processed "
             f"(Parquet) {times['load_processed']:.3f} s (first in a process "
-            f"{times['load_processed_first']:.3f} s), pickle {times['load_pickle']:.3f} s",
+            f"{times['load_processed_first']:.3f} s; stamp check {times['load_stamp']:.3f} s), "
+            f"unpickle {times['load_pickle']:.3f} s",
             flush=True,
         )
         if args.school_years:
