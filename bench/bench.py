@@ -15,7 +15,10 @@ school's latest year. Measured, each as a wall-clock time of the real commands:
 6. ``--school-years N`` (default 10): a cold build, then a no-change rebuild, of N
    school-years (copies of the bundled school in a temporary data folder);
 7. what a chapter kernel spends loading its school-year: validating raw data
-   (``load_school_year``) vs loading the build's processed data (``load_fresh``).
+   (``load_school_year``) vs reading the build's processed data (``load_fresh``: Parquet,
+   no validation), with unpickling the same school-year for reference.
+
+The load average is printed at the start and the end (the machine may be shared).
 
 It also checks that the notebooks executed by (1) have the same outputs as those of (4) and
 (5) (object addresses and kernel temp-file names aside).
@@ -97,24 +100,45 @@ def outputs(path: Path) -> list:
 
 
 def load_times(school: str, year: int, raw: Path) -> dict[str, float]:
-    """Seconds to validate raw data vs to load the processed data (median of 3 each), in a
-    fresh interpreter as a chapter kernel does it."""
+    """Seconds a chapter kernel spends on its school-year, in a fresh interpreter as a kernel
+    does it (median of 5 each): validating the raw data (``load_school_year``, what every
+    chapter paid before issue 11) vs reading the processed data the build wrote
+    (``load_fresh``: stamp check + Parquet, no validation); the first ``load_fresh`` of the
+    interpreter (it imports pyarrow.parquet) on its own; and, for reference, unpickling the
+    same school-year (the format the processed folder held before) and the stamp check
+    alone (``fresh_folder``, part of ``load_fresh``)."""
     code = (
-        "import statistics, time\n"
+        "import pickle, statistics, time\n"
+        "from helpers.ingest import schemas\n"
         "from helpers.ingest.load import load_school_year\n"
         "from helpers.ingest.processed import load_fresh\n"
+        "from helpers.ingest.stamp import fresh_folder\n"
         f"args = ({school!r}, {year}, {str(raw)!r})\n"
-        "def t(f):\n"
+        "def t(f, n=5):\n"
         "    ts = []\n"
-        "    for _ in range(3):\n"
+        "    for _ in range(n):\n"
         "        t0 = time.perf_counter(); sy = f(*args); ts.append(time.perf_counter() - t0)\n"
         "        assert sy is not None\n"
         "    return statistics.median(ts)\n"
-        "print(t(load_school_year), t(load_fresh))"
+        "def validate(*a):  # as a kernel's first load: no table validated before\n"
+        "    schemas._MEMO.clear()\n"
+        "    return load_school_year(*a)\n"
+        "first = t(load_fresh, 1)\n"
+        "raw, processed, stamp = t(validate), t(load_fresh), t(fresh_folder)\n"
+        "blob = pickle.dumps(load_school_year(*args), protocol=pickle.HIGHEST_PROTOCOL)\n"
+        "print(raw, processed, first, t(lambda *a: pickle.loads(blob)), stamp)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    load_raw, load_processed = map(float, out.stdout.split())
-    return {"load_raw": load_raw, "load_processed": load_processed}
+    keys = ("load_raw", "load_processed", "load_processed_first", "load_pickle", "load_stamp")
+    return dict(zip(keys, map(float, out.stdout.split()), strict=True))
+
+
+def loadavg() -> str:
+    """The 1-, 5- and 15-minute load averages (the machine may be shared)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def many_school_years(
@@ -127,6 +151,9 @@ def many_school_years(
     ids = [school] + [f"{school}{i:02d}" for i in range(1, n)]
     for sid in ids:
         shutil.copytree(paths.raw_root() / school, data / sid)
+        meta = data / sid / "school.yaml"  # its school_id must match the folder
+        text = meta.read_text(encoding="utf-8")
+        meta.write_text(text.replace(f"school_id: {school}", f"school_id: {sid}", 1), "utf-8")
     cmd = [*nianbao(), "build", "--data-dir", str(data), "--notebooks", str(nbs)]
     cmd += ["--out", str(tmp / "many" / "reports"), "--jobs", str(jobs), "--year", str(year)]
     for sid in ids:
@@ -176,6 +203,7 @@ def main() -> None:
         ]
         times: dict[str, float] = {}
         print(f"{len(notebooks)} notebooks, {school} {year}, --jobs {args.jobs}", flush=True)
+        print(f"load average at start {loadavg()}", flush=True)
 
         times["cold"] = timed(build)
         print(f"cold build            {times['cold']:7.2f} s", flush=True)
@@ -194,8 +222,10 @@ def main() -> None:
 
         times.update(load_times(school, year, raw))
         print(
-            f"kernel data load      raw {times['load_raw']:.2f} s, processed "
-            f"{times['load_processed']:.3f} s",
+            f"kernel data load      raw (validate) {times['load_raw']:.3f} s, processed "
+            f"(Parquet) {times['load_processed']:.3f} s (first in a process "
+            f"{times['load_processed_first']:.3f} s; stamp check {times['load_stamp']:.3f} s), "
+            f"unpickle {times['load_pickle']:.3f} s",
             flush=True,
         )
         if args.school_years:
@@ -207,6 +237,7 @@ def main() -> None:
                 flush=True,
             )
         if args.skip_naive:
+            print(f"load average at end   {loadavg()}", flush=True)
             return
         naive = tmp / "naive"
         naive.mkdir()
@@ -271,6 +302,7 @@ def main() -> None:
     ]
     print()
     print(f"machine: nproc {m['nproc']}, {m['cpu']}, Python {m['python']}, {m['platform']}")
+    print(f"load average at end: {loadavg()}")
     if args.markdown:
         print("\n| run | time (s) | naive ÷ this | target |\n|---|---:|---:|---|")
         for name, t, ratio, target in rows:

@@ -207,11 +207,13 @@ def test_all_problems_reported_at_once(raw_copy, year2024):
 def test_failed_validation_writes_nothing(raw_copy, year2024, tmp_path):
     out = tmp_path / "processed"
     process("huichang", 2024, data_dir=raw_copy, out_dir=out)
-    before = {p.name: p.read_bytes() for p in (out / "huichang" / "2024").iterdir()}
+    folder = out / "huichang" / "2024"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert folder / "earlier" / "2023" / "awards.parquet" in before
     edit(year2024 / "awards.csv", "一等奖,12,", "一等奖,十二,")
     with pytest.raises(DataValidationError):
         process("huichang", 2024, data_dir=raw_copy, out_dir=out)
-    after = {p.name: p.read_bytes() for p in (out / "huichang" / "2024").iterdir()}
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
     with pytest.raises(DataValidationError):
         process("huichang", 2024, data_dir=raw_copy, out_dir=tmp_path / "fresh")

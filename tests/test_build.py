@@ -740,13 +740,15 @@ def test_cell_warnings_become_build_warnings(raw_copy, tmp_path, fake_inputs):
 @pytest.mark.slow
 def test_chapter_kernels_load_the_validated_data(raw_copy, tmp_path, fake_inputs):
     """The build writes processed data beside the raw folder; open_report in the chapter
-    kernel loads it and never re-validates the raw files."""
+    kernel reads it back and never re-validates the raw files (every way into validation
+    raises in the kernel)."""
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     probe = (
+        "import helpers.ingest.load as load\n"
         "import helpers.report.api as api\n"
         "def no_raw(*a, **k):\n    raise RuntimeError('raw data re-validated')\n"
-        "api.load_school_year = no_raw\n"
+        "load.read_csv = load.validate_table = load.parse_observations = no_raw\n"
         "rep = api.open_report(school_id, year, data_dir)\n"
         "print('学生', rep.sy.value('students_full_time'))"
     )

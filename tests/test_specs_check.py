@@ -394,3 +394,30 @@ def test_scanner_executes_nothing(tmp_path):
         tmp_path / "01_x.ipynb", [("code", 'raise SystemExit("ran")\nrep.chapter("1")')]
     )
     assert nbcheck.calls(nb)[0][0].method == "chapter"
+
+
+def test_checker_and_numbering_read_the_notebook_through_one_scanner(tmp_path):
+    """A magic line is blanked for both; a cell that does not parse is reported once and
+    shows nothing to the numbering; the checker names the line the scanner found."""
+    from helpers.report import notebooks
+
+    nb = chapter_nb(
+        tmp_path / "01_x.ipynb",
+        [
+            ("md", "### 1.1 节"),
+            ("code", '%matplotlib inline\nrep.figure("dual_structure")\nrep.figure("nosuch")'),
+            ("code", "rep.table(("),
+        ],
+    )
+    scanned = notebooks.scan_notebook(nb)
+    assert [(c.method, c.line, c.section) for c in scanned.calls] == [
+        ("figure", 2, "1.1"),
+        ("figure", 3, "1.1"),
+    ]
+    assert [(e.cell, e.line) for e in scanned.syntax_errors] == [(2, 1)]
+    assert scanned.numbered == {"1.1"}
+    found = check_notebooks([nb])
+    unknown = only(found, "nb_unknown_figure")
+    assert (unknown.value, unknown.row) == ("nosuch", scanned.calls[1].line)
+    assert only(found, "nb_syntax").file.endswith("01_x.ipynb cells[2]")
+    assert [c.block for c in nbcheck.calls(nb)[0]] == [c.block for c in scanned.calls]

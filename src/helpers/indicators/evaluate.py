@@ -149,6 +149,7 @@ class Evaluator:
         self._cache: dict[str, IndicatorValue] = {}
         self._prev = Evaluator(sy.previous) if sy.previous is not None else None
         self._stack: list[str] = []
+        self._printed: dict[str, tuple[dict[str, Any], ...]] | None = None
 
     def value(self, name: str) -> float | None:
         """A fact's or indicator's value (``prev.x`` looks in the previous year)."""
@@ -192,18 +193,25 @@ class Evaluator:
         return result
 
     def _published(self, iid: str) -> tuple[dict[str, Any], ...]:
-        pub = self.sy.published
-        rows = pub[pub["indicator"] == iid]
-        return tuple(
-            {
-                "value": float(r.value),
-                "decimals": int(r.decimals),
-                "printed": r.printed,
-                "source": r.source,
-                "line": int(line),
-            }
-            for line, r in rows.iterrows()
-        )
+        """The rows of published.csv for one indicator, in file order (indexed once)."""
+        if self._printed is None:
+            pub = self.sy.published
+            rows: dict[str, list[dict[str, Any]]] = {}
+            columns = [pub[c] for c in ("indicator", "value", "decimals", "printed", "source")]
+            for line, ind, value, decimals, printed, source in zip(
+                pub.index, *columns, strict=True
+            ):
+                rows.setdefault(ind, []).append(
+                    {
+                        "value": float(value),
+                        "decimals": int(decimals),
+                        "printed": printed,
+                        "source": source,
+                        "line": int(line),
+                    }
+                )
+            self._printed = {k: tuple(v) for k, v in rows.items()}
+        return self._printed.get(iid, ())
 
     def _evaluate(self, spec: IndicatorSpec) -> IndicatorValue:
         published = self._published(spec.id)

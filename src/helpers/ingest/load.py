@@ -88,8 +88,13 @@ def load_school_year(
     dictionary = load_dictionary()
     problems: list[Problem] = []
 
+    base = root.parent.parent if root.name == "raw" else root
+
     def shown(p: Path) -> str:
-        return rel(p, root.parent.parent) if root.name == "raw" else rel(p, root)
+        try:  # every path here is made from root: no need to resolve each one
+            return str(p.relative_to(base))
+        except ValueError:
+            return rel(p, base)
 
     school_doc, probs = (
         read_yaml(folder.parent / "school.yaml", shown(folder.parent / "school.yaml"))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -32,6 +33,7 @@ from helpers.specs import sentences
 
 KINDS = {"preface", "section", "case", "challenge"}
 EMBED_KINDS = ("table", "figure")
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
 
@@ -68,13 +70,7 @@ class Narrative:
     @property
     def images(self) -> tuple[tuple[str, str], ...]:
         """Every image of the prose as (target, text): ``table:x``, ``figure:x``, "" or a file."""
-        out = []
-        for tok in _MD.parse(self.text):
-            for child in tok.children or ():
-                if child.type == "image":
-                    src = unquote(str(child.attrs.get("src") or "")).strip()
-                    out.append((src, child.content))
-        return tuple(out)
+        return _images(self.text)
 
     @property
     def embeds(self) -> frozenset[tuple[str, str]]:
@@ -104,6 +100,18 @@ class Narrative:
         )
 
 
+@lru_cache(maxsize=4096)
+def _images(text: str) -> tuple[tuple[str, str], ...]:
+    """The images of a Markdown text (parsed once per text)."""
+    out = []
+    for tok in _MD.parse(text):
+        for child in tok.children or ():
+            if child.type == "image":
+                src = unquote(str(child.attrs.get("src") or "")).strip()
+                out.append((src, child.content))
+    return tuple(out)
+
+
 def parse_file(
     path: Path, shown: str, check: bool = True
 ) -> tuple[Narrative | None, list[Problem]]:
@@ -120,7 +128,7 @@ def parse_file(
             )
         ]
     try:
-        head = yaml.safe_load(m.group(1)) or {}
+        head = yaml.load(m.group(1), Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         return None, [Problem(shown, "front_matter", f"头信息 YAML 语法错误：{exc}", row=1)]
     problems = []

@@ -7,8 +7,10 @@ failures of a file are reported at once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import warnings
+from collections import OrderedDict
 
 import pandas as pd
 
@@ -39,8 +41,21 @@ def _checks(spec: FieldSpec) -> list[pa.Check]:
     return checks
 
 
+_SCHEMAS: dict[int, tuple[TableSpec, pa.DataFrameSchema]] = {}
+
+
 def table_schema(spec: TableSpec) -> pa.DataFrameSchema:
-    """The pandera schema of one table: types, ranges, allowed values, no unknown columns."""
+    """The pandera schema of one table: types, ranges, allowed values, no unknown columns
+    (built once per spec object: a spec edit gives a new object, see helpers.specs.cache)."""
+    hit = _SCHEMAS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    schema = _table_schema(spec)
+    _SCHEMAS[id(spec)] = (spec, schema)
+    return schema
+
+
+def _table_schema(spec: TableSpec) -> pa.DataFrameSchema:
     columns = {
         name: pa.Column(
             _DTYPES.get(col.type, "string"),
@@ -76,6 +91,22 @@ def _check_rule(check: str, col: FieldSpec | None) -> str:
     return check
 
 
+_MEMO: OrderedDict[tuple, tuple[TableSpec, pd.DataFrame | None, list[Problem]]] = OrderedDict()
+_MEMO_SIZE = 256  # tables
+_MEMO_ROWS = 2000  # larger tables are validated every time
+
+
+def _memo_key(df: pd.DataFrame, spec: TableSpec, percent_ok: pd.Series | None) -> tuple | None:
+    if len(df) > _MEMO_ROWS:
+        return None
+    cells = tuple(
+        tuple(None if isinstance(v, float) and v != v else v for v in row)
+        for row in df.itertuples(index=True, name=None)
+    )
+    flags = None if percent_ok is None else tuple(bool(x) for x in percent_ok)
+    return (id(spec), tuple(df.columns), cells, flags)
+
+
 def validate_table(
     df: pd.DataFrame, spec: TableSpec, shown: str, percent_ok: pd.Series | None = None
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -83,7 +114,30 @@ def validate_table(
 
     ``percent_ok`` (a boolean per row, same index) says where a ``%`` sign may follow a number
     (``published.csv`` rows of a percent indicator); by default only in ``percent`` columns.
+    The same cells under the same spec are validated once per process (re-running
+    ``open_report`` after an edit to one file re-validates that file only); the result is a
+    copy each time.
     """
+    key = _memo_key(df, spec, percent_ok)
+    hit = _MEMO.get(key) if key is not None else None
+    if hit is None or hit[0] is not spec:
+        typed, problems = _validate_table(df, spec, "", percent_ok)
+        if key is not None:
+            _MEMO[key] = (spec, typed, problems)
+            if len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    else:
+        _MEMO.move_to_end(key)  # type: ignore[arg-type]
+        typed, problems = hit[1], hit[2]
+    return (
+        None if typed is None else typed.copy(),
+        [dataclasses.replace(p, file=shown) for p in problems],
+    )
+
+
+def _validate_table(
+    df: pd.DataFrame, spec: TableSpec, shown: str, percent_ok: pd.Series | None
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     problems: list[Problem] = []
     for col in df.columns:
         if col not in spec.columns:
@@ -200,6 +254,8 @@ def _duplicate_rows(df: pd.DataFrame, spec: TableSpec, shown: str) -> list[Probl
     key = [k for k in spec.key if k in df.columns] or list(df.columns)
     keyed = df.dropna(subset=key)  # a row with an empty key cell is reported as such, once
     dup = keyed[keyed.duplicated(subset=key, keep=False)]
+    if dup.empty:  # the usual case: no groupby
+        return []
     problems = []
     for _, group in dup.groupby(key, dropna=False, sort=False):
         rows = list(group.index)

@@ -14,9 +14,9 @@ from typing import Any
 
 from helpers import paths
 
-SCHOOL_YEAR_FILE = "schoolyear.pickle"
+SCHOOL_YEAR_FILE = "schoolyear.json"  # helpers.ingest.processed: what is not a table
 STAMP_FILE = "stamp.json"
-STAMP_SCHEMA = 1
+STAMP_SCHEMA = 2  # 2: Parquet + schoolyear.json (1 held a pickle)
 HELPERS_DIR = Path(__file__).resolve().parents[1]
 PACKAGES = ("pandas", "numpy", "pyarrow", "pandera", "PyYAML")
 
@@ -25,11 +25,21 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+CODE_SUFFIXES = {".py", ".yaml"}  # the code and the specs; not the font or the templates
+
+
 def code_hash() -> str:
-    """sha256 over every file under src/helpers (the code that made the processed data)."""
+    """sha256 over the code and specs under src/helpers (what made the processed data; the
+    report's font, templates and JSON Schemas do not change it, and hashing the 2 MB font
+    was most of the stamp check a chapter kernel makes)."""
     h = hashlib.sha256()
     for p in sorted(HELPERS_DIR.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+        if (
+            p.suffix in CODE_SUFFIXES
+            and p.is_file()
+            and "__pycache__" not in p.parts
+            and not p.name.startswith(".")
+        ):
             h.update(p.relative_to(HELPERS_DIR).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 

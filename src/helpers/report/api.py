@@ -1,6 +1,6 @@
 """What the chapter notebooks call. A chapter notebook is the chapter::
 
-    rep = open_report(school_id, year, data_dir, figures)   # validates; a clear message
+    rep = open_report(school_id, year, data_dir, figures)   # processed data; a clear message
     rep.chapter("1")                     # the chapter heading (Markdown cells hold sections)
     rep.narrative("1.1.3")               # the year's prose of a section
     rep.text("专任教师 {{ fulltime_teachers }}，生师比 {{ student_teacher_ratio }}。")
@@ -29,6 +29,7 @@ import pandas as pd
 
 from helpers import paths
 from helpers.indicators import disclose
+from helpers.indicators.processed import kernel_school_year
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
@@ -83,9 +84,11 @@ class Report:
         return self.sy.year
 
     def sy_of(self, year: int) -> SchoolYear:
-        """Another year of the same school (loaded once, validated)."""
+        """Another year of the same school (loaded once: its processed data while fresh,
+        else validated from raw)."""
         if year not in self._years:
-            self._years[year] = load_school_year(self.sy.school_id, year, self.data_dir)
+            sid, data = self.sy.school_id, self.data_dir
+            self._years[year] = load_fresh(sid, year, data) or load_school_year(sid, year, data)
         return self._years[year]
 
     def years_upto(self, n: int) -> dict[int, SchoolYear]:
@@ -367,7 +370,9 @@ def open_report(
     figures: str = disclose.RECOMPUTED,
     notebooks_dir: str | os.PathLike[str] | None = None,
 ) -> Report:
-    """Load and validate a school-year (the latest when ``year`` is None) for a notebook.
+    """The report of a school-year (the latest when ``year`` is None) for a notebook: its
+    processed data (validated by ``nianbao validate`` or the build), see
+    :func:`helpers.indicators.processed.kernel_school_year`.
 
     ``figures``: ``recomputed`` (default) prints figures recomputed from the raw counts and
     discloses where the school printed others; ``published`` prints the school's figures,
@@ -380,8 +385,7 @@ def open_report(
     paths.check_school_id(school_id)
     if year is None:
         year = paths.latest_year(school_id, data_dir)
-    # the build's validated data when still fresh (helpers.ingest.processed), else raw data
-    sy = load_fresh(school_id, int(year), data_dir) or load_school_year(
-        school_id, int(year), data_dir
-    )
+    # the processed data while fresh; a stale stamp stops a build's chapter and is
+    # re-processed anywhere else (helpers.indicators.processed)
+    sy = kernel_school_year(school_id, int(year), data_dir)
     return Report(sy, data_dir, figures, notebooks_dir)

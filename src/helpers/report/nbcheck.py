@@ -1,55 +1,32 @@
 """Static checks of the chapter notebooks, before anything runs.
 
-Every ``rep.<method>(…)`` call in a code cell (found with :mod:`ast`, nothing is executed) is
-checked: the method exists on :class:`helpers.report.api.Report`, a figure / table id is one of
-FIGURES / TABLES, every ``{{ id }}`` of a ``rep.text`` template is a fact, an indicator or a
-meta name, ``rep.standards`` names indicators that have a standard, and a section number given
-to ``rep.narrative`` / ``rep.section`` is a Markdown heading (``### 5.1 …``) of some notebook or
+Every ``rep.<method>(…)`` call that :func:`helpers.report.notebooks.scan_notebook` finds (with
+:mod:`ast`, nothing is executed) is checked: the method exists on
+:class:`helpers.report.api.Report`, a figure / table id is one of FIGURES / TABLES, every
+``{{ id }}`` of a ``rep.text`` template is a fact, an indicator or a meta name,
+``rep.standards`` names indicators that have a standard, and a section number given to
+``rep.narrative`` / ``rep.section`` is a Markdown heading (``### 5.1 …``) of some notebook or
 a chapter-level section. Each problem names the id, the notebook file, the cell and the line.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.errors import Problem
 from helpers.ingest.narrative import EMBED_KINDS
-from helpers.report.notebooks import cell_source
+from helpers.report.notebooks import Call, scan_notebook
 from helpers.specs.check import shown, suggest
 from helpers.specs.dictionary import SPECS, load_dictionary
 from helpers.specs.registry import registry
 from helpers.specs.sentences import FILTERS, META_NAMES, TemplateError, placeholders
 
-HEADING = re.compile(r"^#{1,6}\s+(\d+(?:\.\d+)*)(?:\s|$)", re.M)
 # Sections of the report that are not numbered headings (the preface's prose, and the
 # non-numbered sections of specs/report.yaml's chapters).
 UNNUMBERED = {"preface"}
-_MAGIC = re.compile(r"^\s*[%!]")
-
-
-@dataclass(frozen=True)
-class Call:
-    """One ``rep.<method>(…)`` call of a code cell."""
-
-    file: str
-    cell: int
-    line: int
-    method: str
-    node: ast.Call
-    source: str
-
-    def line_of(self, node: ast.expr, needle: str) -> int:
-        """The line of the cell, within node, where needle (a placeholder) is written."""
-        lines = self.source.splitlines()
-        for n in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-            if n <= len(lines) and needle in lines[n - 1]:
-                return n
-        return node.lineno
 
 
 def report_methods() -> set[str]:
@@ -59,51 +36,23 @@ def report_methods() -> set[str]:
     return {n for n in dir(Report) if not n.startswith("_")}
 
 
-def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-
-
 def headings(notebooks: Iterable[Path]) -> set[str]:
     """Section numbers of the Markdown headings of these notebooks (``### 5.1 …`` → 5.1)."""
-    out: set[str] = set()
-    for nb in notebooks:
-        for cell in _cells(nb):
-            if cell.get("cell_type") == "markdown":
-                out |= set(HEADING.findall(cell_source(cell)))
-    return out
+    return {s for nb in notebooks for s in scan_notebook(nb).numbered}
 
 
-def calls(path: Path, name: str = "rep") -> tuple[list[Call], list[Problem]]:
-    """Every ``<name>.<method>(…)`` call of the notebook's code cells, and syntax errors."""
-    found: list[Call] = []
-    problems: list[Problem] = []
-    for i, cell in enumerate(_cells(path)):
-        if cell.get("cell_type") != "code":
-            continue
-        code = "\n".join("" if _MAGIC.match(ln) else ln for ln in cell_source(cell).splitlines())
-        try:
-            tree = ast.parse(code)
-        except SyntaxError as exc:
-            problems.append(
-                Problem(
-                    f"{shown(path)} cells[{i}]",
-                    "nb_syntax",
-                    f"代码无法解析：{exc.msg}",
-                    row=exc.lineno,
-                )
-            )
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == name
-            ):
-                found.append(
-                    Call(f"{shown(path)} cells[{i}]", i, node.lineno, node.func.attr, node, code)
-                )
-    return found, problems
+def _where(path: Path, cell: int) -> str:
+    return f"{shown(path)} cells[{cell}]"
+
+
+def calls(path: Path) -> tuple[list[Call], list[Problem]]:
+    """Every ``rep.<method>(…)`` call of the notebook's code cells, and its syntax errors."""
+    found = scan_notebook(path)
+    problems = [
+        Problem(_where(path, e.cell), "nb_syntax", f"代码无法解析：{e.message}", row=e.line)
+        for e in found.syntax_errors
+    ]
+    return list(found.calls), problems
 
 
 def _str_arg(node: ast.Call) -> ast.Constant | None:
@@ -146,6 +95,8 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
     standards = {s["indicator"] for s in registry().standards}
     problems: list[Problem] = []
 
+    where = ""  # the notebook and cell of the call being checked
+
     def bad(
         c: Call,
         rule: str,
@@ -156,7 +107,7 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
     ) -> None:
         problems.append(
             Problem(
-                c.file, rule, message, row=line or c.line, value=value, hint=suggest(value, choices)
+                where, rule, message, row=line or c.line, value=value, hint=suggest(value, choices)
             )
         )
 
@@ -164,6 +115,7 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
         found, errs = calls(nb)
         problems += errs
         for c in found:
+            where = _where(nb, c.cell)
             if c.method not in methods:
                 bad(c, "nb_unknown_method", f"Report 没有方法 rep.{c.method}", c.method, methods)
             arg = _str_arg(c.node)
@@ -200,7 +152,7 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
                     chapter_ids,
                 )
             elif c.method == "text" and arg:
-                problems += _template(c, arg)
+                problems += _template(c, arg, where)
             elif (
                 c.method == "standards"
                 and c.node.args
@@ -223,20 +175,20 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
     return problems
 
 
-def _template(c: Call, arg: ast.Constant) -> list[Problem]:
+def _template(c: Call, arg: ast.Constant, where: str) -> list[Problem]:
     out = []
     ids = set(load_dictionary().facts) | set(registry().indicators) | META_NAMES
     try:
         found = placeholders(arg.value)
     except TemplateError as e:
-        return [Problem(c.file, "nb_bad_template", str(e), row=c.line, value=arg.value[:40])]
+        return [Problem(where, "nb_bad_template", str(e), row=c.line, value=arg.value[:40])]
     for p in found:
         line = c.line_of(arg, p.name)
         if not known_placeholder(p.name):
             base = re.sub(r"^(prev|y\d{4})\.", "", p.name)
             out.append(
                 Problem(
-                    c.file,
+                    where,
                     "nb_unknown_placeholder",
                     "占位符不是已定义的事实、指标或 year / prev_year / school_year / school_name",
                     row=line,
@@ -247,7 +199,7 @@ def _template(c: Call, arg: ast.Constant) -> list[Problem]:
         if p.filter and p.filter not in FILTERS:
             out.append(
                 Problem(
-                    c.file,
+                    where,
                     "nb_unknown_filter",
                     f"占位符过滤器只能是 {'、'.join(sorted(FILTERS))}",
                     row=line,

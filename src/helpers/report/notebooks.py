@@ -1,11 +1,11 @@
-"""The chapter notebooks read as source: which blocks each chapter shows, in order.
+"""The chapter notebooks read as source: the one static scanner of their cells.
 
 A chapter notebook is the chapter: Markdown heading cells, and code cells that call the
 report (``rep.figure("awards")``, ``rep.text("…")``, ``rep.figure_from(fig, title="…")``).
 Reading the cells statically (with :mod:`ast`, nothing executed) lets every chapter number
 its 图N and 表N in report order without running the chapters before it, lets the build know
 which raw files a chapter reads, and lets ``nianbao validate`` check every id before anything
-runs.
+runs (:mod:`helpers.report.nbcheck` checks what :func:`scan_notebook` finds).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from helpers.specs.outline import outline
 
 HEADING = re.compile(r"^(#{1,6})\s+(\S+)\s*(.*)$")
 SECTION_NUMBER = re.compile(r"^\d+(\.\d+)*$")
+_MAGIC = re.compile(r"^\s*[%!]")
 NUMBERED = {"figure": "figure", "figure_from": "figure", "table": "table", "table_from": "table"}
 
 
@@ -39,6 +40,8 @@ class Call:
     args: tuple[Any, ...]  # literal positional arguments (None where not a literal)
     kwargs: dict[str, Any]
     section: str | None  # the number of the Markdown heading above it ("1.1.2"), if any
+    node: ast.Call = field(compare=False, repr=False)  # for checks that need the syntax
+    source: str = field(compare=False, repr=False)  # the cell's code, as parsed
 
     @property
     def block(self) -> tuple[str, str] | None:
@@ -55,6 +58,39 @@ class Call:
     @property
     def where(self) -> str:
         return f"{self.notebook} 第 {self.cell + 1} 个单元格第 {self.line} 行"
+
+    def line_of(self, node: ast.expr, needle: str) -> int:
+        """The line of the cell, within ``node``, where ``needle`` (a placeholder) is written."""
+        lines = self.source.splitlines()
+        for n in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+            if n <= len(lines) and needle in lines[n - 1]:
+                return n
+        return node.lineno
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """A code cell that does not parse (the checks report it; the build shows the kernel's
+    error)."""
+
+    cell: int
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one notebook holds, read statically: its ``rep.…`` calls in order, its code cells
+    that do not parse, and the sections its Markdown headings open."""
+
+    calls: tuple[Call, ...]
+    syntax_errors: tuple[SyntaxProblem, ...]
+    sections: tuple[str, ...]  # section_key of every heading line, in order
+
+    @property
+    def numbered(self) -> frozenset[str]:
+        """The section numbers of the headings (``### 5.1 …`` → ``5.1``)."""
+        return frozenset(s for s in self.sections if SECTION_NUMBER.match(s))
 
 
 def default_dir() -> Path:
@@ -83,9 +119,17 @@ def cell_source(cell: dict[str, Any]) -> str:
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def scan_cells(cells: list[dict[str, Any]], name: str) -> tuple[Call, ...]:
-    """Every ``rep.x(...)`` call of the cells, in order, with the section it stands in."""
+def _code(text: str) -> str:
+    """A cell's code with IPython magics and shell escapes blanked (lines keep their numbers)."""
+    return "\n".join("" if _MAGIC.match(ln) else ln for ln in text.splitlines())
+
+
+def scan_notebook_cells(cells: list[dict[str, Any]], name: str) -> Scan:
+    """Every ``rep.x(...)`` call of the cells, in order, with the section it stands in; the
+    cells that do not parse; the sections the headings open."""
     out: list[Call] = []
+    errors: list[SyntaxProblem] = []
+    sections: list[str] = []
     section: str | None = None
     for index, cell in enumerate(cells):
         text = cell_source(cell)
@@ -94,13 +138,16 @@ def scan_cells(cells: list[dict[str, Any]], name: str) -> tuple[Call, ...]:
                 key = section_key(line)
                 if key is not None:
                     section = key
+                    sections.append(key)
             continue
         if cell.get("cell_type") != "code":
             continue
+        code = _code(text)
         try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue  # reported by the checks; the build shows the kernel's error
+            tree = ast.parse(code)
+        except SyntaxError as exc:
+            errors.append(SyntaxProblem(index, exc.lineno, exc.msg))
+            continue
         calls = [
             node
             for node in ast.walk(tree)
@@ -119,9 +166,16 @@ def scan_cells(cells: list[dict[str, Any]], name: str) -> tuple[Call, ...]:
                     tuple(_literal(a) for a in node.args),
                     {k.arg: _literal(k.value) for k in node.keywords if k.arg},
                     section,
+                    node,
+                    code,
                 )
             )
-    return tuple(out)
+    return Scan(tuple(out), tuple(errors), tuple(sections))
+
+
+def scan_cells(cells: list[dict[str, Any]], name: str) -> tuple[Call, ...]:
+    """Every ``rep.x(...)`` call of the cells, in order (see :func:`scan_notebook_cells`)."""
+    return scan_notebook_cells(cells, name).calls
 
 
 def section_key(line: str) -> str | None:
@@ -133,21 +187,22 @@ def section_key(line: str) -> str | None:
     return m.group(2) if SECTION_NUMBER.match(m.group(2)) else f"{m.group(2)} {m.group(3)}".strip()
 
 
-def _signature(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
-
-
 @lru_cache(maxsize=64)
-def _scan_file(path: Path, signature: tuple[int, int]) -> tuple[Call, ...]:
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    return scan_cells(nb.get("cells", []), path.name)
+def _scan_text(data: bytes, name: str) -> Scan:
+    nb = json.loads(data.decode("utf-8"))
+    return scan_notebook_cells(nb.get("cells", []), name)
+
+
+def scan_notebook(path: str | os.PathLike[str]) -> Scan:
+    """One notebook file read statically (cached by its content: reading the bytes is cheap,
+    parsing the JSON and the cells' code is not)."""
+    p = Path(path)
+    return _scan_text(p.read_bytes(), p.name)
 
 
 def scan(path: str | os.PathLike[str]) -> tuple[Call, ...]:
-    """The calls of one notebook file (cached until the file changes)."""
-    p = Path(path).resolve()
-    return _scan_file(p, _signature(p))
+    """The ``rep.…`` calls of one notebook file, in order (cached until the file changes)."""
+    return scan_notebook(path).calls
 
 
 def chapter_paths(folder: str | os.PathLike[str] | None = None) -> list[Path]:

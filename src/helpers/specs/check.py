@@ -9,6 +9,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,18 @@ def _is_union_tag(part: Any) -> bool:
 
 
 def check_specs(folder: Path | None = None) -> list[Problem]:
-    """Every problem of the specs in folder (default: this package's), file and line named."""
-    folder = folder or SPECS
+    """Every problem of the specs in folder (default: this package's), file and line named.
+
+    The result is kept for the same contents of the spec files and of docs/references.md
+    (``nianbao validate`` and every build check the specs; most runs change none)."""
+    folder = Path(folder or SPECS)
+    key = tuple((p.name, p.read_bytes()) for p in sorted(folder.glob("*.yaml")))
+    refs = REFERENCES.read_bytes() if REFERENCES.is_file() else b""
+    return list(_check_specs(folder, key, refs))
+
+
+@lru_cache(maxsize=8)
+def _check_specs(folder: Path, contents: tuple, references: bytes) -> tuple[Problem, ...]:
     loaded: dict[str, Any] = {}
     docs: dict[str, yamllines.LinedYaml] = {}
     problems: list[Problem] = []
@@ -165,7 +176,7 @@ def check_specs(folder: Path | None = None) -> list[Problem]:
             loaded[fname], docs[fname] = obj, doc
     if len(loaded) == len(MODELS):
         problems += _cross_check(folder, loaded, docs)
-    return problems
+    return tuple(problems)
 
 
 def _cross_check(

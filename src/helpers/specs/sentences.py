@@ -9,6 +9,7 @@ templates. This module defines the one environment that parses them, so the inge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jinja2 import Environment, StrictUndefined, nodes
 
@@ -64,6 +65,13 @@ class TemplateError(ValueError):
 def placeholders(text: str) -> list[Placeholder]:
     """Every placeholder of a template, in order. Raises :class:`TemplateError` for text
     Jinja cannot parse or an expression other than a (dotted) name with at most one filter."""
+    return list(_placeholders(text))
+
+
+@lru_cache(maxsize=4096)
+def _placeholders(text: str) -> tuple[Placeholder, ...]:
+    """:func:`placeholders`, parsed once per text (the same prose and templates are read by
+    validation, the checks and every chapter)."""
     from jinja2 import TemplateSyntaxError
 
     try:
@@ -79,7 +87,7 @@ def placeholders(text: str) -> list[Placeholder]:
     for node in tree.body:
         if not isinstance(node, nodes.Output):
             raise TemplateError("模板中只能使用 {{ 编号 }} 占位符", node.lineno)
-    return out
+    return tuple(out)
 
 
 def _placeholder(node: nodes.Node) -> Placeholder:
