@@ -32,7 +32,7 @@ from helpers.indicators import disclose
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
-from helpers.report.figures import FIGURES, png
+from helpers.report.figures import FIGURES, compact_png, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
 from helpers.specs import outline, sentences
 from helpers.specs.cache import refresh as refresh_specs
@@ -134,7 +134,10 @@ class Report:
     def title_page(self) -> Html:
         return Html(
             markup.title_page(
-                self.sy.school_name, outline.report_title(self.year), self.sy.school_year or ""
+                self.sy.school_name,
+                outline.report_title(self.year),
+                self.sy.school_year or "",
+                self.sy.meta.get("report_date"),
             )
         )
 
@@ -351,7 +354,14 @@ class Report:
         f = FIGURES[fid]
         charts.set_theme()
         title = f.title(self)
-        return markup.figure_png(png(f.draw(df)), number, title, alt=title, note=f.note(self))
+        return markup.figure_png(
+            png(f.draw(df)),
+            number,
+            title,
+            alt=title,
+            note=f.note(self),
+            compact=compact_png(f.draw(df)),
+        )
 
 
 def _unknown(what: str, ident: str, known: dict) -> str:

@@ -30,7 +30,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +40,7 @@ from markupsafe import Markup
 
 from helpers.report import sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
+from helpers.report import markup
 from helpers.report.markup import TEMPLATES_DIR, environment
 from helpers.specs.outline import report_title
 
@@ -220,9 +221,10 @@ def chapter_title(nb: Any) -> str | None:
 
 
 def built_date(built_at: str | None = None) -> str:
-    """``2026年11月28日`` from an ISO timestamp (today when None)."""
-    d = date.fromisoformat(built_at[:10]) if built_at else date.today()
-    return f"{d.year}年{d.month}月{d.day}日"
+    """``2026年11月28日``: the day in 北京时间 of an ISO timestamp (now when None; a naive
+    timestamp is this machine's time)."""
+    when = datetime.fromisoformat(built_at) if built_at else datetime.now(BEIJING)
+    return markup.chinese_date(when.astimezone(BEIJING).date())
 
 
 # ----------------------------------------------------------------------------- stale chapters
@@ -302,7 +304,16 @@ class ChapterPage:
     kept_since: str | None = None
 
 
-def _page(head: str, title: str, toc: str, body: str, footer: str, font_url: str) -> str:
+def _page(
+    head: str,
+    title: str,
+    toc: str,
+    body: str,
+    footer: str,
+    font_url: str,
+    print_style: str = "",
+    script: str = "",
+) -> str:
     template = environment().get_template("report/page.html.j2")
     return template.render(
         head=Markup(head),
@@ -312,7 +323,54 @@ def _page(head: str, title: str, toc: str, body: str, footer: str, font_url: str
         footer=footer,
         font_family=FONT_FAMILY,
         font_url=font_url,
+        print_style=Markup(print_style),
+        script=Markup(script),
     )
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal that is safe inside a <style> element."""
+    out = []
+    for ch in text:
+        if ch in '"\\<>&' or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def print_style(school_name: str, title: str) -> str:
+    """The running header (school, report title) and page numbers of every printed page after
+    the cover (@page margin boxes)."""
+    return str(
+        _pieces().print_style(
+            Markup(css_string(school_name)),
+            Markup(css_string(title)),
+            Markup(css_string(FONT_FAMILY)),
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def page_script() -> str:
+    """The page script (tooltips inside the viewport, the folding contents), inline."""
+    code = (TEMPLATES_DIR / CUSTOM_TEMPLATE / "static" / "report.js").read_text(encoding="utf-8")
+    return str(_pieces().script(Markup(code)))
+
+
+PRINT_TOC_LEVELS = 3
+
+
+def print_toc(headings: Sequence[tuple[int, str, str]], pages: dict[str, int] | None = None) -> str:
+    """The printed table of contents: chapters and sections with their numbers (and their page
+    numbers, when a first printing supplied them: helpers.build.pdf)."""
+    pages = pages or {}
+    entries = [
+        (level, anchor, text, pages.get(anchor))
+        for level, anchor, text in headings
+        if level <= PRINT_TOC_LEVELS
+    ]
+    return str(_pieces().print_toc(entries))
 
 
 def _css_head(pages: Sequence[ChapterPage]) -> str:
@@ -368,9 +426,9 @@ def combine(
     """
     title = title or report_title(year)
     parts = [_Chapter.of(c) for c in chapters if c.html]
-    title_year = next((t for p in parts if (t := p.main.find("div", class_="nb-title-year"))), None)
-    if title_year is not None:
-        title_year.insert_after(_fragment(str(_pieces().build_date(built_date(built_at)))))
+    cover = next((t for p in parts if (t := p.main.find("header", class_="nb-title"))), None)
+    if cover is not None:
+        _date_cover(cover, built_at)
     headings: list[tuple[int, str, str]] = []
     figures: list[tuple[str, str]] = []
     for p in parts:
@@ -379,11 +437,14 @@ def combine(
             h = [(1, f"ch-{p.page.stem}", p.page.title)]
         headings += h
         figures += f
+    contents = print_toc(headings)
+    if cover is not None:
+        cover.insert_after(_fragment(contents))
     body = "\n".join(
         str(_pieces().chapter_section(p.page.stem, Markup(_inner(p.main)))) for p in parts
     )
-    if title_year is None:
-        body = _cover(school_name, year, title, built_at) + body
+    if cover is None:
+        body = _cover(school_name, year, title, built_at) + contents + body
     body = _stale_summary(chapters) + body
     return _page(
         _css_head(chapters),
@@ -392,7 +453,27 @@ def combine(
         body,
         footer,
         font_data_uri(),
+        print_style(school_name, title),
+        page_script(),
     )
+
+
+def _date_cover(cover: Tag, built_at: str | None) -> None:
+    """Give the title block its 编制日期: the one the year's meta.yaml states (already on the
+    preface's title page), else the build date."""
+    if cover.find("div", class_="nb-title-date") is None:
+        cover.append(_fragment(str(_pieces().build_date(built_date(built_at)))))
+
+
+def _title_block(pages: Sequence[ChapterPage], built_at: str | None) -> str | None:
+    """The title block report.html opens with (the preface's title page, dated), or None."""
+    for p in pages:
+        if p.html:
+            cover = _parse(p.html).find("header", class_="nb-title")
+            if cover is not None:
+                _date_cover(cover, built_at)
+                return _html(cover)
+    return None
 
 
 def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
@@ -464,16 +545,16 @@ def index_page(
             )
         )
     pieces = _pieces()
-    body = pieces.index_body(
-        Markup(_cover(school_name, year, title, built_at)), entries, report_href, _STALE_STYLE
-    )
-    return _page(
+    cover = _title_block(pages, built_at) or _cover(school_name, year, title, built_at)
+    body = pieces.index_body(Markup(cover), entries, report_href, _STALE_STYLE)
+    return _page(  # one table of contents: the page's list (no sidebar)
         _css_head(pages),
         f"{school_name} {title}",
-        str(pieces.index_toc(entries)),
+        "",
         str(body),
         footer,
         FONT_ASSET,
+        print_style(school_name, title),
     )
 
 
