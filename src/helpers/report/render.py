@@ -38,9 +38,8 @@ from bs4 import BeautifulSoup, Comment, Tag
 from bs4.formatter import HTMLFormatter
 from markupsafe import Markup
 
-from helpers.report import sections
+from helpers.report import markup, sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
-from helpers.report import markup
 from helpers.report.markup import TEMPLATES_DIR, environment
 from helpers.specs.outline import report_title
 
