@@ -123,18 +123,19 @@ def figure_png(
 
 
 PHOTO_NOT_INCLUDED = "原报告配图（本报告未收录图片）："
-_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
-def photo(caption: str, path: Path | None = None) -> str:
-    """A photo of the source report: the image (embedded) with its caption, or, when no file
-    is supplied, the caption alone marked 原报告配图（本报告未收录图片）. Never numbered 图N:
-    图N are the report's own charts."""
+def photo(caption: str, path: Path | None = None, number: int | None = None) -> str:
+    """A photo of the year's prose: the image (scaled down and embedded, helpers.report.photos)
+    with its caption 图N, numbered with the charts; or, when no file is supplied, the caption
+    alone marked 原报告配图（本报告未收录图片）."""
     if path is None:
         return str(_macros().photo_missing(PHOTO_NOT_INCLUDED, caption))
-    mime = _MIME.get(path.suffix.lower(), "application/octet-stream")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return str(_macros().photo(mime, data, caption))
+    from helpers.report.photos import prepare
+
+    p = prepare(path)
+    data = base64.b64encode(p.data).decode("ascii")
+    return str(_macros().photo(p.mime, data, caption, number, (p.width, p.height)))
 
 
 def table(

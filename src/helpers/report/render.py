@@ -183,7 +183,7 @@ def toc_entries(content: Tag) -> tuple[list[tuple[int, str, str]], list[tuple[st
             headings.append((int(h.name[1]), str(h["id"]), text))
     figures = []
     for f in content.find_all("figure", id=True):
-        if not set(f.get("class") or ()) & {"nb-figure", "nb-table"}:
+        if not set(f.get("class") or ()) & {"nb-figure", "nb-table", "nb-photo"}:
             continue
         cap = f.find("figcaption")
         if cap is not None:
