@@ -59,7 +59,7 @@ def test_photo_is_scaled_embedded_and_numbered_with_the_charts(raw_copy, year202
     html = rep.section("1.1.2").html
     assert "<figcaption>图2 学生在实训室上课</figcaption>" in html
     assert '<figure class="nb-photo" id="fig-2">' in html
-    mime, data = [i for i in embedded_images(html) if i[0] == "image/jpeg"][0]
+    data = next(d for m, d in embedded_images(html) if m == "image/jpeg")
     with Image.open(io.BytesIO(data)) as im:
         assert im.size == (photos.MAX_WIDTH, 933)  # 3000 × 2000 scaled into 1400 × 1100
     assert len(data) < original.stat().st_size / 3
