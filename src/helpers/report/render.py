@@ -408,6 +408,22 @@ class _Chapter:
             t.decompose()
         return cls(page, main)
 
+    @property
+    def empty(self) -> bool:
+        """The chapter shows nothing but its headings (a year whose data does not cover it):
+        left out of report.html, as an empty section is left out of its chapter. A chapter
+        kept from an earlier build stays, with its notice."""
+        if self.page.stale:
+            return False
+        if self.main.find(("img", "table", "figure", "svg")) is not None:
+            return False
+        for text in self.main.find_all(string=True):
+            if isinstance(text, Comment) or not text.strip():
+                continue
+            if text.find_parent(("h1", "h2", "h3", "h4", "h5", "h6", "style", "script")) is None:
+                return False
+        return True
+
 
 def combine(
     chapters: Sequence[ChapterPage],
@@ -424,7 +440,7 @@ def combine(
     Images are data URIs already, and the CJK font is embedded, so the file works offline.
     """
     title = title or report_title(year)
-    parts = [_Chapter.of(c) for c in chapters if c.html]
+    parts = [p for c in chapters if c.html and not (p := _Chapter.of(c)).empty]
     cover = next((t for p in parts if (t := p.main.find("header", class_="nb-title"))), None)
     if cover is not None:
         _date_cover(cover, built_at)
@@ -500,6 +516,9 @@ def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
     return _notice("注意：" + "".join(parts), role="alert") if parts else ""
 
 
+NOT_COVERED = "（本年度数据未涉及本章）"
+
+
 @dataclass(frozen=True)
 class _IndexEntry:
     href: str | None
@@ -528,8 +547,12 @@ def index_page(
     title = title or report_title(year)
     stale = {f"{p.stem}.html": p for p in pages if p.stale and p.html}  # by chapter page
     lost = {p.title for p in pages if p.stale and not p.html}
+    empty = {f"{p.stem}.html" for p in pages if p.html and _Chapter.of(p).empty}
     entries = []
     for href, label in chapters:
+        if href in empty:  # left out of report.html too
+            entries.append(_IndexEntry(None, label, body_suffix=NOT_COVERED))
+            continue
         if href is None:
             why = "（最新构建失败，尚未生成）" if label in lost else "（尚未生成）"
             entries.append(_IndexEntry(None, label, why, why))
