@@ -523,7 +523,6 @@ NOT_COVERED = "（本年度数据未涉及本章）"
 class _IndexEntry:
     href: str | None
     label: str
-    toc_suffix: str = ""  # after the entry in the sidebar
     body_suffix: str = ""  # after the entry in the page's list
     notice: str | None = None  # a stale-chapter notice under the entry
 
@@ -551,21 +550,15 @@ def index_page(
     entries = []
     for href, label in chapters:
         if href in empty:  # left out of report.html too
-            entries.append(_IndexEntry(None, label, body_suffix=NOT_COVERED))
+            entries.append(_IndexEntry(None, label, NOT_COVERED))
             continue
         if href is None:
             why = "（最新构建失败，尚未生成）" if label in lost else "（尚未生成）"
-            entries.append(_IndexEntry(None, label, why, why))
+            entries.append(_IndexEntry(None, label, why))
             continue
         kept = stale.get(href)
-        entries.append(
-            _IndexEntry(
-                href,
-                label,
-                "（沿用旧版本）" if kept else "",
-                notice=stale_text(kept.kept_since) if kept else None,
-            )
-        )
+        notice = stale_text(kept.kept_since) if kept else None
+        entries.append(_IndexEntry(href, label, notice=notice))
     pieces = _pieces()
     cover = _title_block(pages, built_at) or _cover(school_name, year, title, built_at)
     body = pieces.index_body(Markup(cover), entries, report_href, _STALE_STYLE)
