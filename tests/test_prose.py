@@ -99,16 +99,19 @@ def test_photo_caption_without_image_is_marked_and_unnumbered():
 
 
 def test_photo_file_must_exist_and_is_embedded(raw_copy, year2024):
+    # the contract of issue 12: photos live in the year's images/ folder (tests/test_photos.py)
     md = year2024 / "text" / "s2_5.md"
-    append(md, "\n![实训现场](照片/x.png)\n")
+    append(md, "\n![实训现场](images/x.png)\n")
     p = only(load_errors(raw_copy), "missing_image")
-    assert p.file.endswith("2024/text/s2_5.md") and p.value == "照片/x.png"
+    assert p.file.endswith("2024/text/s2_5.md") and p.value == "images/x.png"
     assert p.row == len(md.read_text(encoding="utf-8").splitlines())
-    (year2024 / "text" / "照片").mkdir()
-    (year2024 / "text" / "照片" / "x.png").write_bytes(PNG)
+    (year2024 / "images").mkdir()
+    (year2024 / "images" / "x.png").write_bytes(PNG)
     html = open_report("huichang", 2024, raw_copy).section("2.5").html
-    assert '<figure class="nb-photo"><img src="data:image/png;base64,' in html
-    assert "<figcaption>实训现场</figcaption>" in html
+    assert re.search(
+        r'<figure class="nb-photo" id="fig-\d+"><img src="data:image/jpeg;base64,', html
+    )
+    assert re.search(r"<figcaption>图\d+ 实训现场</figcaption>", html)
 
 
 def test_prose_may_place_only_its_own_sections_blocks(raw_copy, year2024):

@@ -68,6 +68,14 @@ def chapter_inputs(
         or (n.kind in ("section", "preface") and n.section in sections)
     ]
     files += [Path(n.file) for n in own]
+    # photos: those a chapter shows, and every prose file with photos (photos are numbered 图N
+    # with the charts, so one added before a chapter renumbers that chapter's charts)
+    for n in narratives:
+        photos = [f for target, _ in n.images if (f := n.image_file(target)) is not None]
+        if photos:
+            files.append(Path(n.file))
+        if n in own:
+            files += [f for f in photos if f.is_file()]
     shows_data = any(x.method not in PROSE_ONLY for x in calls)
     if shows_data or any(n.placeholders for n in own):
         for y in paths.list_years(school_id, data_dir):

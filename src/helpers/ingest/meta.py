@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -60,6 +61,7 @@ class MetaFile(_Strict):
     year: int = Field(ge=1990, le=2100)
     school_year: str = Field(pattern=SCHOOL_YEAR_RE.pattern)
     default_document: str | None = None
+    report_date: date | None = None  # the report's official date (编制日期) on its cover
 
 
 def schema_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -175,6 +177,7 @@ _MESSAGES = {
     "string_pattern_mismatch": "格式不对：应写作“2023-2024学年”",
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
+    "date_type": "应为日期，写作 2025-01-15（不加引号）",
 }
 
 

@@ -13,7 +13,9 @@ that is only an image places something where the source shows it:
   of that id (a block of the same section in specs/report.yaml), here instead of there;
 - ``![图片说明]()``: a photo of the source that is not on file: its caption is kept and shown
   as 原报告配图（本报告未收录图片）；
-- ``![图片说明](photo.jpg)``: the photo, a file next to the Markdown (it must exist).
+- ``![图片说明](images/photo.jpg)``: the photo, a file in the year's ``images/`` folder
+  (``data/raw/<school>/<year>/images/``; it must exist and be a PNG, JPEG or WebP image),
+  shown with its caption as 图N, numbered with the report's charts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from helpers.errors import Problem
 from helpers.specs import sentences
 
 KINDS = {"preface", "section", "case", "challenge"}
+IMAGES_DIR = "images"  # the year's photos: data/raw/<school>/<year>/images/
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 EMBED_KINDS = ("table", "figure")
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -49,7 +53,7 @@ class Narrative:
     order: int
     body: str
     number: int | None = None  # case or challenge number
-    path: Path | None = None  # the Markdown file (photos are found next to it)
+    path: Path | None = None  # the Markdown file (in the year's text/ folder)
 
     def html(self) -> str:
         """The prose as HTML (headings shifted below the section heading)."""
@@ -71,6 +75,12 @@ class Narrative:
     def images(self) -> tuple[tuple[str, str], ...]:
         """Every image of the prose as (target, text): ``table:x``, ``figure:x``, "" or a file."""
         return _images(self.text)
+
+    def image_file(self, target: str) -> Path | None:
+        """The file of a photo's target (``images/x.jpg``: in the year folder), else None."""
+        if not target or target.partition(":")[0] in EMBED_KINDS or self.path is None:
+            return None
+        return self.path.parent.parent / target
 
     @property
     def embeds(self) -> frozenset[tuple[str, str]]:
@@ -176,37 +186,58 @@ def _line_of(n: Narrative, first_line: int, needle: str) -> int:
 
 
 def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
-    """Charts and tables placed in prose are named by an id; a photo's file exists. (Whether
-    the id is one of the report's charts or tables is checked where they are defined: the
-    report layer, when the prose is rendered, and ``nianbao validate``.)"""
+    """Charts and tables placed in prose are named by an id; a photo is a PNG, JPEG or WebP
+    file of the year's ``images/`` folder that exists. (Whether the id is one of the report's
+    charts or tables is checked where they are defined: the report layer, when the prose is
+    rendered, and ``nianbao validate``.)"""
     problems = []
     for target, _text in n.images:
         kind, sep, ident = target.partition(":")
         line = _line_of(n, first_line, f"({target}")
+
+        def problem(rule: str, message: str, line: int = line, target: str = target) -> Problem:
+            return Problem(n.file, rule, message, row=line, column="text", value=target)
+
         if sep and kind in EMBED_KINDS:
             if not ident.isidentifier():
-                problems.append(
-                    Problem(
-                        n.file,
-                        "unknown_embed",
-                        f"{'表格' if kind == 'table' else '图表'}编号应为字母、数字和下划线",
-                        row=line,
-                        column="text",
-                        value=target,
-                    )
-                )
-        elif target and not (path.parent / target).is_file():
+                what = "表格" if kind == "table" else "图表"
+                problems.append(problem("unknown_embed", f"{what}编号应为字母、数字和下划线"))
+            continue
+        if not target:
+            continue  # a caption kept, the photo not on file
+        parts = target.split("/")
+        if len(parts) < 2 or parts[0] != IMAGES_DIR or any(p in ("", ".", "..") for p in parts):
             problems.append(
-                Problem(
-                    n.file,
-                    "missing_image",
-                    "图片文件不存在（路径相对于本 Markdown 文件；未收录图片时请留空：![说明]()）",
-                    row=line,
-                    column="text",
-                    value=target,
+                problem(
+                    "image_path",
+                    f"图片应放在本年度的 {IMAGES_DIR}/ 文件夹中（data/raw/<学校>/<年度>/{IMAGES_DIR}/），"
+                    f"写作 ![说明]({IMAGES_DIR}/文件名)；未收录图片时请留空：![说明]()",
                 )
             )
+            continue
+        file = path.parent.parent / target
+        if not file.is_file():
+            problems.append(
+                problem(
+                    "missing_image",
+                    f"图片文件不存在：{file.parent.parent.name}/{target}"
+                    f"（未收录图片时请留空：![说明]()）",
+                )
+            )
+        elif file.suffix.lower() not in IMAGE_SUFFIXES or not _readable_image(file):
+            problems.append(problem("bad_image", "不是可读取的图片（应为 PNG、JPEG 或 WebP 格式）"))
     return problems
+
+
+def _readable_image(file: Path) -> bool:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as im:
+            im.verify()
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _known_placeholder(name: str) -> bool:

@@ -94,7 +94,7 @@ def _figure_of(obj: Any):
     )
 
 
-def figure_png(obj: Any, dpi: int = 100) -> bytes:
+def figure_png(obj: Any, dpi: int = 200) -> bytes:
     """The chart as PNG in the report's CJK font; closes it (so it is not shown twice)."""
     import matplotlib.pyplot as plt
     from matplotlib.text import Text

@@ -21,7 +21,6 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,7 +32,7 @@ from helpers.indicators.processed import kernel_school_year
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
-from helpers.report.figures import FIGURES, png
+from helpers.report.figures import FIGURES, compact_png, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
 from helpers.specs import outline, sentences
 from helpers.specs.cache import refresh as refresh_specs
@@ -108,13 +107,48 @@ class Report:
             self._figure_data[fid] = FIGURES[fid].data(self)
         return self._figure_data[fid]
 
+    def _block_order(self) -> list[tuple[str, str]]:
+        """The numbered blocks of the report in reading order: the chapters' charts and tables
+        (helpers.report.notebooks), and, where a chapter shows this year's prose, the charts
+        it places and its photos (``("figure", "photo:<file>#<target>")``: numbered 图N with
+        the charts)."""
+        order: list[tuple[str, str]] = []
+        for call in notebooks.report_calls(self.notebooks_dir):
+            if call.block is not None:
+                order.append(call.block)
+                continue
+            for n in self._prose_of_call(call):
+                for target, _ in n.images:
+                    kind, _, ident = target.partition(":")
+                    if kind == "figure" and ident:
+                        order.append(("figure", ident))
+                    elif n.image_file(target) is not None:
+                        order.append(("figure", photo_key(n, target)))
+        return list(dict.fromkeys(order))
+
+    def _prose_of_call(self, call: notebooks.Call) -> list:
+        """The narratives a ``rep.narrative`` / ``rep.case`` / ``rep.challenges`` call shows."""
+        arg = call.args[0] if call.args else None
+        if call.method == "narrative" and isinstance(arg, str):
+            return self._narratives(arg)
+        if call.method == "case" and isinstance(arg, int):
+            return [n for n in self.sy.narratives if n.kind == "case" and n.number == arg]
+        if call.method == "challenges":
+            return sorted(
+                (n for n in self.sy.narratives if n.kind == "challenge"), key=lambda n: n.number
+            )
+        return []
+
     @cached_property
     def numbers(self) -> dict[tuple[str, str], int]:
-        """图N / 表N of each numbered block the report shows, in report order."""
+        """图N / 表N of each numbered block the report shows, in report order (photos of the
+        prose are 图N too)."""
         out: dict[tuple[str, str], int] = {}
         counters = {"figure": 0, "table": 0}
-        for kind, ident in notebooks.block_order(self.notebooks_dir):
-            if kind == "figure" and ident in FIGURES:
+        for kind, ident in self._block_order():
+            if kind == "figure" and ident.startswith(PHOTO_PREFIX):
+                available = True
+            elif kind == "figure" and ident in FIGURES:
                 available = len(self.figure_data(ident)) > 0
             elif kind == "table" and ident in TABLES:
                 available = TABLES[ident].available(self)
@@ -137,7 +171,10 @@ class Report:
     def title_page(self) -> Html:
         return Html(
             markup.title_page(
-                self.sy.school_name, outline.report_title(self.year), self.sy.school_year or ""
+                self.sy.school_name,
+                outline.report_title(self.year),
+                self.sy.school_year or "",
+                self.sy.meta.get("report_date"),
             )
         )
 
@@ -338,8 +375,9 @@ class Report:
                     raise KeyError(f"{n.file}: " + _unknown("图表", ident, FIGURES))
                 out.append(self._figure(ident))
             else:
-                folder = n.path.parent if n.path is not None else Path(".")
-                out.append(markup.photo(alt, folder / src if src else None))
+                file = n.image_file(src)
+                number = self._number("figure", photo_key(n, src)) if file is not None else None
+                out.append(markup.photo(alt, file, number))
         return "</div>" + "".join(out) + '<div class="nb-prose">'
 
     def _table(self, tid: str) -> str:
@@ -354,7 +392,22 @@ class Report:
         f = FIGURES[fid]
         charts.set_theme()
         title = f.title(self)
-        return markup.figure_png(png(f.draw(df)), number, title, alt=title, note=f.note(self))
+        return markup.figure_png(
+            png(f.draw(df)),
+            number,
+            title,
+            alt=title,
+            note=f.note(self),
+            compact=compact_png(f.draw(df)),
+        )
+
+
+PHOTO_PREFIX = "photo:"
+
+
+def photo_key(n: Any, target: str) -> str:
+    """The numbering id of a photo of a narrative (``photo:text/s2_5.md#images/x.jpg``)."""
+    return f"{PHOTO_PREFIX}{n.file}#{target}"
 
 
 def _unknown(what: str, ident: str, known: dict) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,25 +90,52 @@ def para(inner_html: str, cls: str = "") -> str:
     return str(_macros().para(html(inner_html), cls))
 
 
-def figure_png(png: bytes, number: int, title: str, alt: str, note: str = "") -> str:
-    """A chart embedded as a PNG data URI with its caption 图N."""
+PIXEL_RATIO = 2  # charts and photos are stored at twice the size they are shown at
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes (from the IHDR chunk)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        raise ValueError("不是 PNG 图片")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _shown_size(png: bytes) -> tuple[int, int]:
+    w, h = png_size(png)
+    return max(1, round(w / PIXEL_RATIO)), max(1, round(h / PIXEL_RATIO))
+
+
+def figure_png(
+    png: bytes,
+    number: int,
+    title: str,
+    alt: str,
+    note: str = "",
+    compact: bytes | None = None,
+) -> str:
+    """A chart embedded as a PNG data URI with its caption 图N, shown at half its pixel size
+    (sharp in print); ``compact``, the chart drawn for narrow screens, replaces it there."""
     data = base64.b64encode(png).decode("ascii")
-    return str(_macros().figure_png(data, number, title, alt, note))
+    small = base64.b64encode(compact).decode("ascii") if compact else ""
+    size = _shown_size(png)
+    small_size = _shown_size(compact) if compact else (0, 0)
+    return str(_macros().figure_png(data, number, title, alt, note, size, small, small_size))
 
 
 PHOTO_NOT_INCLUDED = "原报告配图（本报告未收录图片）："
-_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
-def photo(caption: str, path: Path | None = None) -> str:
-    """A photo of the source report: the image (embedded) with its caption, or, when no file
-    is supplied, the caption alone marked 原报告配图（本报告未收录图片）. Never numbered 图N:
-    图N are the report's own charts."""
+def photo(caption: str, path: Path | None = None, number: int | None = None) -> str:
+    """A photo of the year's prose: the image (scaled down and embedded, helpers.report.photos)
+    with its caption 图N, numbered with the charts; or, when no file is supplied, the caption
+    alone marked 原报告配图（本报告未收录图片）."""
     if path is None:
         return str(_macros().photo_missing(PHOTO_NOT_INCLUDED, caption))
-    mime = _MIME.get(path.suffix.lower(), "application/octet-stream")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return str(_macros().photo(mime, data, caption))
+    from helpers.report.photos import prepare
+
+    p = prepare(path)
+    data = base64.b64encode(p.data).decode("ascii")
+    return str(_macros().photo(p.mime, data, caption, number, (p.width, p.height)))
 
 
 def table(
@@ -144,6 +172,15 @@ def lines(texts: list[str]) -> str:
     return str(_macros().lines(list(texts)))
 
 
-def title_page(school_name: str, title: str, school_year: str) -> str:
-    """The report's title block (school, title, 学年), as the preface chapter opens."""
-    return str(_macros().title_page(school_name, title, school_year))
+def chinese_date(d: date) -> str:
+    """``2025年1月15日``."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def title_page(
+    school_name: str, title: str, school_year: str, report_date: date | None = None
+) -> str:
+    """The report's title block (school, title, 学年, and the 编制日期 when the year's meta.yaml
+    states one), as the preface chapter opens."""
+    when = chinese_date(report_date) if report_date is not None else ""
+    return str(_macros().title_page(school_name, title, school_year, when))

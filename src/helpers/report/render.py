@@ -30,7 +30,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -38,7 +38,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 from bs4.formatter import HTMLFormatter
 from markupsafe import Markup
 
-from helpers.report import sections
+from helpers.report import markup, sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
 from helpers.report.markup import TEMPLATES_DIR, environment
 from helpers.specs.outline import report_title
@@ -183,7 +183,7 @@ def toc_entries(content: Tag) -> tuple[list[tuple[int, str, str]], list[tuple[st
             headings.append((int(h.name[1]), str(h["id"]), text))
     figures = []
     for f in content.find_all("figure", id=True):
-        if not set(f.get("class") or ()) & {"nb-figure", "nb-table"}:
+        if not set(f.get("class") or ()) & {"nb-figure", "nb-table", "nb-photo"}:
             continue
         cap = f.find("figcaption")
         if cap is not None:
@@ -220,9 +220,10 @@ def chapter_title(nb: Any) -> str | None:
 
 
 def built_date(built_at: str | None = None) -> str:
-    """``2026年11月28日`` from an ISO timestamp (today when None)."""
-    d = date.fromisoformat(built_at[:10]) if built_at else date.today()
-    return f"{d.year}年{d.month}月{d.day}日"
+    """``2026年11月28日``: the day in 北京时间 of an ISO timestamp (now when None; a naive
+    timestamp is this machine's time)."""
+    when = datetime.fromisoformat(built_at) if built_at else datetime.now(BEIJING)
+    return markup.chinese_date(when.astimezone(BEIJING).date())
 
 
 # ----------------------------------------------------------------------------- stale chapters
@@ -302,7 +303,16 @@ class ChapterPage:
     kept_since: str | None = None
 
 
-def _page(head: str, title: str, toc: str, body: str, footer: str, font_url: str) -> str:
+def _page(
+    head: str,
+    title: str,
+    toc: str,
+    body: str,
+    footer: str,
+    font_url: str,
+    print_style: str = "",
+    script: str = "",
+) -> str:
     template = environment().get_template("report/page.html.j2")
     return template.render(
         head=Markup(head),
@@ -312,7 +322,54 @@ def _page(head: str, title: str, toc: str, body: str, footer: str, font_url: str
         footer=footer,
         font_family=FONT_FAMILY,
         font_url=font_url,
+        print_style=Markup(print_style),
+        script=Markup(script),
     )
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal that is safe inside a <style> element."""
+    out = []
+    for ch in text:
+        if ch in '"\\<>&' or ord(ch) < 0x20:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def print_style(school_name: str, title: str) -> str:
+    """The running header (school, report title) and page numbers of every printed page after
+    the cover (@page margin boxes)."""
+    return str(
+        _pieces().print_style(
+            Markup(css_string(school_name)),
+            Markup(css_string(title)),
+            Markup(css_string(FONT_FAMILY)),
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def page_script() -> str:
+    """The page script (tooltips inside the viewport, the folding contents), inline."""
+    code = (TEMPLATES_DIR / CUSTOM_TEMPLATE / "static" / "report.js").read_text(encoding="utf-8")
+    return str(_pieces().script(Markup(code)))
+
+
+PRINT_TOC_LEVELS = 3
+
+
+def print_toc(headings: Sequence[tuple[int, str, str]], pages: dict[str, int] | None = None) -> str:
+    """The printed table of contents: chapters and sections with their numbers (and their page
+    numbers, when a first printing supplied them: helpers.build.pdf)."""
+    pages = pages or {}
+    entries = [
+        (level, anchor, text, pages.get(anchor))
+        for level, anchor, text in headings
+        if level <= PRINT_TOC_LEVELS
+    ]
+    return str(_pieces().print_toc(entries))
 
 
 def _css_head(pages: Sequence[ChapterPage]) -> str:
@@ -351,6 +408,22 @@ class _Chapter:
             t.decompose()
         return cls(page, main)
 
+    @property
+    def empty(self) -> bool:
+        """The chapter shows nothing but its headings (a year whose data does not cover it):
+        left out of report.html, as an empty section is left out of its chapter. A chapter
+        kept from an earlier build stays, with its notice."""
+        if self.page.stale:
+            return False
+        if self.main.find(("img", "table", "figure", "svg")) is not None:
+            return False
+        for text in self.main.find_all(string=True):
+            if isinstance(text, Comment) or not text.strip():
+                continue
+            if text.find_parent(("h1", "h2", "h3", "h4", "h5", "h6", "style", "script")) is None:
+                return False
+        return True
+
 
 def combine(
     chapters: Sequence[ChapterPage],
@@ -367,10 +440,10 @@ def combine(
     Images are data URIs already, and the CJK font is embedded, so the file works offline.
     """
     title = title or report_title(year)
-    parts = [_Chapter.of(c) for c in chapters if c.html]
-    title_year = next((t for p in parts if (t := p.main.find("div", class_="nb-title-year"))), None)
-    if title_year is not None:
-        title_year.insert_after(_fragment(str(_pieces().build_date(built_date(built_at)))))
+    parts = [p for c in chapters if c.html and not (p := _Chapter.of(c)).empty]
+    cover = next((t for p in parts if (t := p.main.find("header", class_="nb-title"))), None)
+    if cover is not None:
+        _date_cover(cover, built_at)
     headings: list[tuple[int, str, str]] = []
     figures: list[tuple[str, str]] = []
     for p in parts:
@@ -379,11 +452,14 @@ def combine(
             h = [(1, f"ch-{p.page.stem}", p.page.title)]
         headings += h
         figures += f
+    contents = print_toc(headings)
+    if cover is not None:
+        cover.insert_after(_fragment(contents))
     body = "\n".join(
         str(_pieces().chapter_section(p.page.stem, Markup(_inner(p.main)))) for p in parts
     )
-    if title_year is None:
-        body = _cover(school_name, year, title, built_at) + body
+    if cover is None:
+        body = _cover(school_name, year, title, built_at) + contents + body
     body = _stale_summary(chapters) + body
     return _page(
         _css_head(chapters),
@@ -392,7 +468,27 @@ def combine(
         body,
         footer,
         font_data_uri(),
+        print_style(school_name, title),
+        page_script(),
     )
+
+
+def _date_cover(cover: Tag, built_at: str | None) -> None:
+    """Give the title block its 编制日期: the one the year's meta.yaml states (already on the
+    preface's title page), else the build date."""
+    if cover.find("div", class_="nb-title-date") is None:
+        cover.append(_fragment(str(_pieces().build_date(built_date(built_at)))))
+
+
+def _title_block(pages: Sequence[ChapterPage], built_at: str | None) -> str | None:
+    """The title block report.html opens with (the preface's title page, dated), or None."""
+    for p in pages:
+        if p.html:
+            cover = _parse(p.html).find("header", class_="nb-title")
+            if cover is not None:
+                _date_cover(cover, built_at)
+                return _html(cover)
+    return None
 
 
 def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
@@ -420,11 +516,13 @@ def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
     return _notice("注意：" + "".join(parts), role="alert") if parts else ""
 
 
+NOT_COVERED = "（本年度数据未涉及本章）"
+
+
 @dataclass(frozen=True)
 class _IndexEntry:
     href: str | None
     label: str
-    toc_suffix: str = ""  # after the entry in the sidebar
     body_suffix: str = ""  # after the entry in the page's list
     notice: str | None = None  # a stale-chapter notice under the entry
 
@@ -448,32 +546,30 @@ def index_page(
     title = title or report_title(year)
     stale = {f"{p.stem}.html": p for p in pages if p.stale and p.html}  # by chapter page
     lost = {p.title for p in pages if p.stale and not p.html}
+    empty = {f"{p.stem}.html" for p in pages if p.html and _Chapter.of(p).empty}
     entries = []
     for href, label in chapters:
+        if href in empty:  # left out of report.html too
+            entries.append(_IndexEntry(None, label, NOT_COVERED))
+            continue
         if href is None:
             why = "（最新构建失败，尚未生成）" if label in lost else "（尚未生成）"
-            entries.append(_IndexEntry(None, label, why, why))
+            entries.append(_IndexEntry(None, label, why))
             continue
         kept = stale.get(href)
-        entries.append(
-            _IndexEntry(
-                href,
-                label,
-                "（沿用旧版本）" if kept else "",
-                notice=stale_text(kept.kept_since) if kept else None,
-            )
-        )
+        notice = stale_text(kept.kept_since) if kept else None
+        entries.append(_IndexEntry(href, label, notice=notice))
     pieces = _pieces()
-    body = pieces.index_body(
-        Markup(_cover(school_name, year, title, built_at)), entries, report_href, _STALE_STYLE
-    )
-    return _page(
+    cover = _title_block(pages, built_at) or _cover(school_name, year, title, built_at)
+    body = pieces.index_body(Markup(cover), entries, report_href, _STALE_STYLE)
+    return _page(  # one table of contents: the page's list (no sidebar)
         _css_head(pages),
         f"{school_name} {title}",
-        str(pieces.index_toc(entries)),
+        "",
         str(body),
         footer,
         FONT_ASSET,
+        print_style(school_name, title),
     )
 
 
