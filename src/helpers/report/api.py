@@ -31,7 +31,7 @@ from helpers import paths
 from helpers.indicators import disclose
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
-from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
+from helpers.report import analysis, charts, interactive, markup, notebooks, review, textgen
 from helpers.report.figures import FIGURES, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
 from helpers.specs import outline, sentences
@@ -230,7 +230,7 @@ class Report:
 
     def audit(self) -> Html:
         """数据核验: what the audit found in this year's and the previous year's data."""
-        return Html(textgen.audit_section(self))
+        return Html(review.audit_section(self))
 
     def derivations(self) -> Html:
         """指标口径与数据来源: every indicator's definition and inputs."""

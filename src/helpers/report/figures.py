@@ -65,7 +65,7 @@ def _short(label: str) -> str:
         label.replace("（不含思想政治课）", "")
         .replace("教学满意度", "教学")
         .replace("满意度", "")
-        .replace("（表1第", "（第")
+        .replace("（原报告表1第", "（原表第")
         .strip()
     )
 
