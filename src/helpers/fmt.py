@@ -65,6 +65,12 @@ def ratio(value: float | None, decimals: int = 2) -> str:
     return MISSING if is_missing(value) else f"{number(value, decimals)}:1"
 
 
+def ratio_teacher_first(value: float | None, decimals: int = 2) -> str:
+    """The same ratio as 师生比 reads (teachers first), ``1:15.21``: only where the school's
+    own prose calls it 师生比 (placeholder filter ``师生比``)."""
+    return MISSING if is_missing(value) else f"1:{number(value, decimals)}"
+
+
 def with_unit(value: float | None, unit: str, decimals: int = 0, thousands: bool = False) -> str:
     """Value and unit as in running text: ``203 人``, ``51.72%``, ``1:15.21``, ``6077.36 元/生``."""
     if is_missing(value):

@@ -89,13 +89,13 @@ def _printed(row: dict[str, Any], unit: str) -> str:
 _WORDS_FIRST = re.compile(r"^[^\d]*[\u4e00-\u9fff]")  # "师生比 1:15.44", not "36册/生"
 
 
-def _named(name: str, row: dict[str, Any], unit: str) -> str:
-    """A printed figure after its measure's name, without saying the name twice: ``生师比
-    15.21:1``, but ``“师生比 1:15.44”`` when the printed text carries its own words."""
+def _named(name: str, row: dict[str, Any], unit: str, verb: str = "印为") -> str:
+    """A printed figure after its measure's name, without saying the name twice: ``生师比印为
+    15.21:1``, but ``印为“师生比 1:15.44”`` when the printed text carries its own words."""
     printed = _printed(row, unit)
     if _WORDS_FIRST.match(printed):
-        return f"“{printed}”"
-    return f"{name} {printed}"
+        return f"{verb}“{printed}”"
+    return f"{name}{verb} {printed}" if verb else f"{name} {printed}"
 
 
 def _doc(sy: SchoolYear, section: str | None) -> str:
@@ -291,7 +291,7 @@ def denominator_rules(sy: SchoolYear) -> list[Finding]:
                 (
                     r["value"],
                     rounding_tolerance(r["decimals"]),
-                    f"{_named(spec.name, r, spec.unit)}（§{r['source']}）",
+                    f"{_named(spec.name, r, spec.unit, '')}（§{r['source']}）",
                     _pub_ref(spec.id, r, spec.unit, sy),
                 )
             )

@@ -134,13 +134,15 @@ class IndicatorValue:
                 out.setdefault(str(r["printed"]), r)
         return tuple(out.values())
 
-    def correction_reason(self) -> str:
-        """Why the shown figure differs from the printed one, in a few words."""
+    def correction_reason(self, text: str | None = None) -> str:
+        """Why the shown figure differs from the printed one, in a few words (``text``: the
+        recomputed figure as the sentence around it writes it, e.g. a ratio as 师生比)."""
+        text = text or self.text
         if self.spec.per_student:
             denom = next((i for i in self.inputs if i.name == DENOMINATOR), None)
             if denom is not None and denom.value is not None:
-                return f"按全日制在校生 {denom.text}复算为 {self.text}"
-        return f"按“{self.formula_text}”复算为 {self.text}"
+                return f"按全日制在校生 {denom.text}复算为 {text}"
+        return f"按“{self.formula_text}”复算为 {text}"
 
     def derivation(self) -> str:
         """Formula in words, inputs with values and units, and sources by document title and

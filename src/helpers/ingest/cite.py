@@ -35,9 +35,11 @@ def sections_in(text: str) -> str:
 
 def document(doc: str | None, documents: dict[str, Any] | None) -> str:
     """A source document by its (short) title in 《》; the school's report when unnamed."""
-    entry = (documents or {}).get(doc) if doc else None
-    if not isinstance(entry, dict):
+    if not doc:
         return "原报告"
+    entry = (documents or {}).get(doc)
+    if not isinstance(entry, dict):
+        return f"《{doc}》"  # not described in school.yaml: its name as the data gives it
     title = entry.get("short_title") or entry.get("title") or ""
     return f"《{title}》" if title else "原报告"
 

@@ -144,9 +144,8 @@ class Report:
         reviewer's page will."""
         c = outline.chapter(key)
         head = markup.heading(1, c.heading, f"ch-{c.id}", "nb-chapter")
-        return Html(
-            interactive.style_once() + (self.title_page().html if c.id == "0" else "") + head
-        )
+        first = self.title_page().html + textgen.coverage_note(self) if c.id == "0" else ""
+        return Html(interactive.style_once() + first + head)
 
     def narrative(self, section: str) -> Html:
         """The year's prose of a section (``"1.1.3"``, ``"preface"``); empty when none."""

@@ -368,6 +368,9 @@ def combine(
     """
     title = title or report_title(year)
     parts = [_Chapter.of(c) for c in chapters if c.html]
+    # a chapter whose year's data shows nothing (its headings dropped, helpers.report.sections)
+    # is left out of the body and the table of contents
+    parts = [p for p in parts if p.main.get_text(strip=True) or p.main.find("img")]
     title_year = next((t for p in parts if (t := p.main.find("div", class_="nb-title-year"))), None)
     if title_year is not None:
         title_year.insert_after(_fragment(str(_pieces().build_date(built_date(built_at)))))

@@ -208,7 +208,9 @@ def _key_indicators(rep: ReportContext, number: int) -> str:
         header,
         rows,
         [False, True, True, False],
-        fn.note("“变化”按未经四舍五入的数值计算，且只比较口径相同的数值；任一年度未填报时不作比较"),
+        fn.note(
+            "“变化”按未经四舍五入的数值计算，且只比较口径相同的数值；任一年度缺少数据时不作比较"
+        ),
     )
 
 

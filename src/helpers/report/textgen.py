@@ -23,7 +23,7 @@ from helpers.ingest import cite
 from helpers.report import markup
 from helpers.report.context import ReportContext
 from helpers.report.figures import awards_missing
-from helpers.specs import sentences
+from helpers.specs import outline, sentences
 from helpers.specs.dictionary import load_dictionary
 from helpers.specs.registry import registry
 
@@ -192,6 +192,7 @@ def _environment() -> Environment:
             "wan": _filter(flt="wan"),
             "num": _filter(flt="num"),
             "abs": _filter(flt="abs"),
+            "师生比": _filter(flt="师生比"),
             "change": _filter("change"),
             "history": _filter("history"),
         }
@@ -215,6 +216,7 @@ _FILTERS: dict[str | None, disclose.Render] = {
     "wan": _wan,
     "num": lambda iv, value, decimals: fmt.number(value, max(decimals, 0)),
     "abs": lambda iv, value, decimals: fmt.with_unit(abs(value), iv.spec.unit, max(decimals, 0)),
+    "师生比": lambda iv, value, decimals: fmt.ratio_teacher_first(value, max(decimals, 0)),
 }
 
 
@@ -260,6 +262,51 @@ def template(text: str, rep: ReportContext, section: str | None = None) -> str:
         return ""
     parts[-1][1] = end
     return markup.para("".join(h + markup.esc(s) for h, s in parts))
+
+
+_DOC_YEAR = re.compile(r"(\d{4})年度")
+
+
+def uncovered_chapters(rep: ReportContext) -> list[str]:
+    """The report's chapters (1–7) the year's data says nothing about: no fact, table row or
+    prose cites a section of theirs."""
+    cited = {str(o.source) for o in rep.sy.observations}
+    for t in rep.sy.tables.values():
+        if "source" in t.columns:
+            cited |= {str(s) for s in t["source"]}
+    cited |= {n.section for n in rep.sy.narratives}
+    out = []
+    for c in outline.outline():
+        if not c.id.isdigit() or c.id == "0":
+            continue
+        if not any(s == c.id or s.startswith(c.id + ".") for s in cited):
+            out.append(f"{c.id}. {c.title}")
+    return out
+
+
+def coverage_note(rep: ReportContext) -> str:
+    """One note near the top of a partial year's report: which chapters its data does not
+    cover, and where its figures come from (e.g. the next year's report, which prints them as
+    the previous year's comparison figures). Empty for a year its data covers."""
+    missing = uncovered_chapters(rep)
+    if not missing:
+        return ""
+    docs = dict.fromkeys(o.doc for o in rep.sy.observations if o.doc)
+    sources = []
+    for d in docs:
+        title = cite.document(d, rep.sy.documents())
+        m = _DOC_YEAR.search(title)
+        later = m is not None and int(m.group(1)) > rep.year
+        sources.append(title + ("中与上一年度对比的数据" if later else ""))
+    where = f"本年度的数字取自{'、'.join(sources)}。" if sources else ""
+    return markup.para(
+        markup.esc(
+            f"说明：{rep.year} 年度只有部分数据，{where}"
+            f"以下各章在本年度没有数据，报告从略：{'、'.join(missing)}；"
+            "其余各章只列出有数据的部分。"
+        ),
+        "nb-note nb-coverage",
+    )
 
 
 def _paragraphs():
@@ -378,7 +425,7 @@ def derivations_section(rep: ReportContext) -> str:
     )
     missing = [iv.spec.name for iv in compute(rep.sy).values() if iv.status == MISSING]
     note = (
-        markup.para(markup.esc(f"本年度未填报、无法计算的指标：{'、'.join(missing)}。"))
+        markup.para(markup.esc(f"本年度数据未涵盖、无法计算的指标：{'、'.join(missing)}。"))
         if missing
         else ""
     )
