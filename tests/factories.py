@@ -236,3 +236,53 @@ def reviewer_text_problems(html: str) -> list[str]:
             if word in text:
                 out.append(f"code word {word!r} in {where}: {text[:120]}")
     return out
+
+
+PLACEHOLDERS = ("未填报", "暂无")
+
+
+def placeholders_outside_tables(html: str) -> list[str]:
+    """The placeholders (未填报, 暂无, a lone —) a page shows outside its tables and its table
+    of contents, each with the text around it."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for t in soup(["table", "nav", "script", "style", "title", "head"]):
+        t.decompose()
+    text = soup.get_text(" ")
+    rx = re.compile("|".join(PLACEHOLDERS) + r"|(?<![\d—])—(?![\d—])")
+    return [text[max(m.start() - 20, 0) : m.end() + 20] for m in rx.finditer(text)]
+
+
+def sections_saying_only_missing(html: str) -> list[str]:
+    """Headings of a page whose section (up to the next heading) says nothing but that the
+    data is missing (本年度未填报…, 未填报, 暂无) or says nothing at all."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for t in soup(["nav", "script", "style", "head"]):
+        t.decompose()
+    headings = soup.find_all(re.compile(r"^h[1-4]$"))
+    out = []
+    for h in headings:
+        level = int(h.name[1])
+        texts = []
+        for el in h.find_all_next(string=True):
+            parent = el.find_parent(re.compile(r"^h[1-6]$"))
+            if parent is not None and parent is not h:
+                if int(parent.name[1]) <= level:
+                    break
+                texts.append("§")  # a sub-section: its own check
+                continue
+            if parent is h:
+                continue
+            texts.append(el.strip())
+        body = "".join(texts).replace("§", "")
+        only_missing = re.fullmatch(r"(本年度)?(未填报|暂无|—)[^。]*。?", body)
+        if (not body and "§" not in texts) or only_missing:
+            out.append(h.get_text(strip=True))
+    return out

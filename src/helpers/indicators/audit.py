@@ -239,7 +239,7 @@ def share_rules(sy: SchoolYear) -> list[Finding]:
                     Finding(
                         "warning",
                         "shares_sum",
-                        f"原文 §{source} 的各项占比之和为 {total:.2f}%，不等于 100%"
+                        f"原文§{source}的各项占比之和为 {total:.2f}%，不等于 100%"
                         f"（四舍五入最多可差 ±{tol:.3f}）：{names}。",
                         sy.year,
                         tuple(
