@@ -117,7 +117,7 @@ def test_derivation_of_dual_qualified_share_on_hover_and_focus(browser, reports)
     assert hidden in ("none", "normal", "")  # not shown until hovered
     span.hover()
     shown = page.evaluate("e => getComputedStyle(e, '::after').content", span.element_handle())
-    assert "105" in shown and "203" in shown and "§1.1.3" in shown
+    assert "105" in shown and "203" in shown and "《2024年度质量报告》第1.1.3节" in shown
     page.mouse.move(0, 0)
     span.focus()  # keyboard users get it too
     shown = page.evaluate("e => getComputedStyle(e, '::after').content", span.element_handle())

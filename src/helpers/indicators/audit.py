@@ -378,14 +378,20 @@ def range_rules(sy: SchoolYear) -> list[Finding]:
     return out
 
 
+def yoy_bounds() -> tuple[float, float]:
+    """The year-over-year bounds of specs/audit.yaml: (percentage points, relative %)."""
+    cfg = yaml.safe_load((SPECS / "audit.yaml").read_text(encoding="utf-8"))["yoy"]
+    return float(cfg["points"]), float(cfg["percent"])
+
+
 def yoy_rules(
     sy: SchoolYear, points: float | None = None, percent: float | None = None
 ) -> list[Finding]:
     if sy.previous is None:
         return []
-    cfg = yaml.safe_load((SPECS / "audit.yaml").read_text(encoding="utf-8"))["yoy"]
-    points = cfg["points"] if points is None else points
-    percent = cfg["percent"] if percent is None else percent
+    cfg_points, cfg_percent = yoy_bounds()
+    points = cfg_points if points is None else points
+    percent = cfg_percent if percent is None else percent
     out = []
     names = [*load_dictionary().facts, *registry().indicators]
     for name in names:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.indicators.audit import Finding, report_findings
+from helpers.indicators.audit import Finding, report_findings, yoy_bounds
 from helpers.indicators.compare import change
 from helpers.ingest import cite
 from helpers.report import markup
@@ -182,10 +182,12 @@ def _yoy_table(rep: ReportContext, findings: list[Finding]) -> str:
                 markup.esc(c.phrase() if c is not None else ""),
             ]
         )
+    points, percent = yoy_bounds()
     intro = markup.para(
         markup.strong(f"年度变化较大的指标（{len(findings)} 项）")
         + markup.esc(
-            "　以下指标与上年相比变化超出设定界限（百分比指标 ±10 个百分点，其他 ±30%）。"
+            f"　以下指标与上年相比变化超出设定界限（百分比指标 ±{points:g} 个百分点，"
+            f"其他 ±{percent:g}%）。"
             "变化本身不一定是错误，处理建议：请学校确认数值无误并在正文中说明原因。"
         ),
         "nb-review-group",
