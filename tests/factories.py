@@ -150,3 +150,139 @@ def visible(html: str) -> str:
     p = _Text()
     p.feed(str(html))
     return "".join(p.parts)
+
+
+# ----------------------------------------------------------------------------- reviewer text
+
+
+def audit_rule_ids() -> set[str]:
+    """Every rule id the audit can report (specs/audit.yaml configures the audit; the ids
+    are the rules of helpers.indicators.audit, read from its source)."""
+    import inspect
+    import re
+
+    import helpers.indicators.audit as audit
+
+    return set(
+        re.findall(r'Finding\(\s*"(?:error|warning|info)",\s*"(\w+)"', inspect.getsource(audit))
+    )
+
+
+_CODE_WORDS = (
+    "r2024",
+    "use: true",
+    "[推断]",
+    "docs/",
+    "data/raw",
+    "indicators.md",
+    "references.md",
+    "“错误”会阻止报告生成",
+    " 表中",
+    "count 之和",
+    "未查到",
+    "未经官方模板核实",
+)
+
+
+class _All(HTMLParser):
+    """Text and attribute values of a page (scripts and styles skipped; ``src``/``href`` of
+    embedded images and links are addresses, not reader text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[tuple[str, str]] = []  # (where, text)
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for k, v in attrs:
+            if v and k not in ("src", "href", "id", "class", "style", "for", "rel", "type"):
+                self.items.append((f"<{tag} {k}>", v))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.items.append(("text", data))
+
+
+def reviewer_text_problems(html: str) -> list[str]:
+    """Developer words on a reviewer's page, in its text or any attribute (tooltips too): file
+    paths and names (.yaml/.csv/.md), document ids (r2024), audit rule ids, None/nan/NaN and
+    code words. Returns one line per occurrence (empty when the page is clean)."""
+    import re
+
+    rules = audit_rule_ids()
+    patterns = [
+        (re.compile(r"[\w/.-]+\.(?:ya?ml|csv|md|py|ipynb|parquet)\b"), "file name"),
+        (re.compile(r"\b(?:None|nan|NaN)\b"), "None/nan"),
+        (re.compile(r"\b(?:" + "|".join(sorted(rules)) + r")\b"), "audit rule id"),
+        (re.compile(r"\b\w+\.csv\b|第 [\d, ]+ 行"), "data file line"),
+        (re.compile(r"[A-Za-z_][\w./-]*:\d+"), "file:line"),
+        (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "ISO timestamp"),
+        (re.compile(r"\bgit\b"), "git"),
+    ]
+    out = []
+    parser = _All()
+    parser.feed(html)
+    for where, text in parser.items:
+        for rx, what in patterns:
+            for m in rx.finditer(text):
+                out.append(f"{what} {m.group(0)!r} in {where}: {text[:120]}")
+        for word in _CODE_WORDS:
+            if word in text:
+                out.append(f"code word {word!r} in {where}: {text[:120]}")
+    return out
+
+
+PLACEHOLDERS = ("未填报", "暂无")
+
+
+def placeholders_outside_tables(html: str) -> list[str]:
+    """The placeholders (未填报, 暂无, a lone —) a page shows outside its tables and its table
+    of contents, each with the text around it."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for t in soup(["table", "nav", "script", "style", "title", "head"]):
+        t.decompose()
+    text = soup.get_text(" ")
+    rx = re.compile("|".join(PLACEHOLDERS) + r"|(?<![\d—])—(?![\d—])")
+    return [text[max(m.start() - 20, 0) : m.end() + 20] for m in rx.finditer(text)]
+
+
+def sections_saying_only_missing(html: str) -> list[str]:
+    """Headings of a page whose section (up to the next heading) says nothing but that the
+    data is missing (本年度未填报…, 未填报, 暂无) or says nothing at all."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for t in soup(["nav", "script", "style", "head"]):
+        t.decompose()
+    headings = soup.find_all(re.compile(r"^h[1-4]$"))
+    out = []
+    for h in headings:
+        level = int(h.name[1])
+        texts = []
+        for el in h.find_all_next(string=True):
+            parent = el.find_parent(re.compile(r"^h[1-6]$"))
+            if parent is not None and parent is not h:
+                if int(parent.name[1]) <= level:
+                    break
+                texts.append("§")  # a sub-section: its own check
+                continue
+            if parent is h:
+                continue
+            texts.append(el.strip())
+        body = "".join(texts).replace("§", "")
+        only_missing = re.fullmatch(r"(本年度)?(未填报|暂无|—)[^。]*。?", body)
+        if (not body and "§" not in texts) or only_missing:
+            out.append(h.get_text(strip=True))
+    return out

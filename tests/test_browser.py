@@ -119,7 +119,7 @@ def test_derivation_of_dual_qualified_share_on_hover_and_focus(browser, reports)
     assert page.locator("#nb-tip:visible").count() == 0  # not shown until hovered
     span.hover()
     shown = page.locator("#nb-tip").inner_text()
-    assert "105" in shown and "203" in shown and "§1.1.3" in shown
+    assert "105" in shown and "203" in shown and "《2024年度质量报告》第1.1.3节" in shown
     assert span.get_attribute("aria-describedby") == "nb-tip"
     page.mouse.move(0, 0)
     page.keyboard.press("Escape")

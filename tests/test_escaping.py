@@ -51,7 +51,7 @@ def test_fact_provenance_with_markup_is_escaped_in_the_tooltip(raw_copy, year202
     assert (filled, missing) == (1, 0)
     span = BeautifulSoup(out, "html.parser").find("span", class_="nb-num")
     assert span.find("b") is None
-    assert "<b>年报</b> & 附件 §1.1.2" in span["title"] == span["data-derivation"]
+    assert "《<b>年报</b> & 附件》第1.1.2节" in span["title"] == span["data-derivation"]
     assert "&lt;b&gt;年报&lt;/b&gt; &amp; 附件" in out and "<b>" not in out
 
 

@@ -48,7 +48,7 @@ def test_exact_values_and_display(sy):
     assert get(sy, "dual_qualified_share").text == "51.72%"
     assert get(sy, "funding_per_student").value == pytest.approx((25901641.9 - 7134750) / 3088)
     assert get(sy, "funding_per_student").text == "6077.36 元/生"
-    assert get(sy, "student_teacher_ratio").text == "1:15.21"
+    assert get(sy, "student_teacher_ratio").text == "15.21:1"
     assert get(sy, "direct_employment").text == "732 人"
     assert [
         get(sy, f"dual_qualified_{k}_share").text for k in ("senior", "intermediate", "junior")
@@ -91,7 +91,12 @@ def test_missing_inputs_give_missing_never_zero(sy):
 def test_derivation_names_inputs_values_and_sources(sy):
     text = get(sy, "dual_qualified_share").derivation()
     assert "“双师型”教师数 105 人" in text and "专任教师数 203 人" in text
-    assert "§1.1.3" in text and "facts.yaml" in text and "51.72%" in text
+    # the reader's derivation names the document and section, never the data file ...
+    assert "（《2024年度质量报告》第1.1.3节）" in text and "51.72%" in text
+    assert "facts.yaml" not in text and "r2024" not in text
+    # ... the developer's trace keeps both
+    trace = get(sy, "dual_qualified_share").trace()
+    assert "§1.1.3" in trace and "facts.yaml" in trace
 
 
 def test_yoy_phrases(sy):

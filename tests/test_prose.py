@@ -76,7 +76,8 @@ def test_placeholders_read_other_years_and_the_reports_numbering():
     rep = open_report("huichang", 2024)
     assert rep.numbers[("table", "employment")] == 3  # 表1 key indicators, 表2 satisfaction
     text = visible(rep.section("1.1.3").html)
-    assert "与 2021 年的 1:15.04和 2022 年的 1:13.39相比较呈现逐渐稳定状态" in text
+    # one space where a figure meets Chinese text (helpers.fmt's spacing rule)
+    assert "与 2021 年的 1:15.04 和 2022 年的 1:13.39 相比较呈现逐渐稳定状态" in text
     assert "见表3。" in visible(rep.section("1.2.3").html)
     text = visible(rep.section("1.1.4").html)
     assert "相较于 2023 年生均 9278.19 元/生" in text and "少 0.09 个/生" in text

@@ -1,7 +1,17 @@
 """Numbers as Chinese reports print them.
 
-Half-up rounding (never banker's rounding) applied only at display; percentages and money to
-two decimals; ratios as ``1:15.21``; a missing value is written 未填报, never NaN or None.
+The rules, in one place (generated text and tables alike):
+
+- half-up rounding (never banker's rounding), applied only at display;
+- decimals only where they carry information: percentages and money to two decimals, but a
+  whole number without them (``100%``, ``2000 元/生·年``, not ``100.00%``);
+- ratios (生师比) as ``15.21:1``, students first, as the measure's name reads;
+- amounts the source prints in 万 (fields.yaml ``wan``) in 万: ``713.475 万元``;
+- no thousands separators, in text or tables (``25901641.90 元``);
+- one space between a number and its unit or adjacent Chinese text (``共 9 个专业``), none
+  before ``%`` or inside a ratio (:func:`helpers.report.textgen.autospace` applies it where
+  a figure meets a template's text);
+- a missing value is written 未填报, never NaN or None.
 """
 
 from __future__ import annotations
@@ -40,6 +50,8 @@ def number(value: float | None, decimals: int = 0, thousands: bool = False) -> s
     d = round_half_up(value, decimals)
     if d == 0:
         d = abs(d)  # no "-0.00"
+    if decimals > 0 and d == d.to_integral_value():
+        decimals = 0  # 100.00 → 100: zeros that carry no information
     return f"{d:,.{decimals}f}" if thousands else f"{d:.{decimals}f}"
 
 
@@ -49,7 +61,13 @@ def percent(value: float | None, decimals: int = 2) -> str:
 
 
 def ratio(value: float | None, decimals: int = 2) -> str:
-    """A students-per-teacher ratio printed ``1:15.21``."""
+    """A students-per-teacher ratio (生师比) printed ``15.21:1``."""
+    return MISSING if is_missing(value) else f"{number(value, decimals)}:1"
+
+
+def ratio_teacher_first(value: float | None, decimals: int = 2) -> str:
+    """The same ratio as 师生比 reads (teachers first), ``1:15.21``: only where the school's
+    own prose calls it 师生比 (placeholder filter ``师生比``)."""
     return MISSING if is_missing(value) else f"1:{number(value, decimals)}"
 
 
@@ -64,16 +82,20 @@ def with_unit(value: float | None, unit: str, decimals: int = 0, thousands: bool
     return f"{number(value, decimals, thousands)} {unit}".rstrip()
 
 
+def wan_number(value: float, decimals: int | None = None) -> str:
+    """The number of 万 (ten thousands): ``713.475``; trailing zeros dropped unless decimals
+    are given."""
+    scaled = Decimal(repr(float(value))) / Decimal(10000)
+    if decimals is None:
+        return format(scaled.normalize(), "f")
+    return f"{round_half_up(float(scaled), decimals):.{decimals}f}"
+
+
 def wan(value: float | None, unit: str, decimals: int | None = None) -> str:
     """Value in 万 (ten thousands): ``4195.2 万元``; trailing zeros dropped unless decimals given."""
     if is_missing(value):
         return MISSING
-    scaled = Decimal(repr(float(value))) / Decimal(10000)
-    if decimals is None:
-        text = format(scaled.normalize(), "f")
-    else:
-        text = f"{round_half_up(float(scaled), decimals):.{decimals}f}"
-    return f"{text} 万{unit}"
+    return f"{wan_number(float(value), decimals)} 万{unit}"
 
 
 def decimals_for(value: float) -> int:

@@ -26,6 +26,7 @@ Errors stop a build unless overridden; warnings and info go to the report's 数�
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from helpers.indicators.evaluate import (
     registry,
     rounding_tolerance,
 )
+from helpers.ingest import cite
 from helpers.ingest import source_tables as st
 from helpers.ingest.checks import breakdown_gaps, failed_parts
 from helpers.ingest.load import SchoolYear
@@ -59,7 +61,12 @@ class FactRef:
     name: str
     label: str
     value: str
-    provenance: str
+    provenance: str  # for developers: document, section, data file and line
+    cite: str = ""  # for the reviewer's page: document title and section only
+
+    @property
+    def reader_source(self) -> str:
+        return self.cite or self.provenance
 
 
 @dataclass(frozen=True)
@@ -79,18 +86,36 @@ def _printed(row: dict[str, Any], unit: str) -> str:
     return str(row.get("printed") or fmt.with_unit(row["value"], unit, row["decimals"]))
 
 
-def _pub_ref(iid: str, row: dict[str, Any], unit: str, year: int) -> FactRef:
+_WORDS_FIRST = re.compile(r"^[^\d]*[\u4e00-\u9fff]")  # "师生比 1:15.44", not "36册/生"
+
+
+def _named(name: str, row: dict[str, Any], unit: str, verb: str = "印为") -> str:
+    """A printed figure after its measure's name, without saying the name twice: ``生师比印为
+    15.21:1``, but ``印为“师生比 1:15.44”`` when the printed text carries its own words."""
+    printed = _printed(row, unit)
+    if _WORDS_FIRST.match(printed):
+        return f"{verb}“{printed}”"
+    return f"{name}{verb} {printed}" if verb else f"{name} {printed}"
+
+
+def _doc(sy: SchoolYear, section: str | None) -> str:
+    """Where the year's own source document says it, for a reader."""
+    return cite.cite(sy.meta.get("default_document"), section, sy.documents())
+
+
+def _pub_ref(iid: str, row: dict[str, Any], unit: str, sy: SchoolYear) -> FactRef:
     return FactRef(
         iid,
         f"原文印出的{label(iid)}",
         _printed(row, unit),
-        f"{year} 年度 published.csv 第 {row['line']} 行（§{row['source']}）",
+        f"{sy.year} 年度 published.csv 第 {row['line']} 行（§{row['source']}）",
+        _doc(sy, row["source"]),
     )
 
 
 def _input_refs(sy: SchoolYear, iid: str) -> list[FactRef]:
     iv = evaluator(sy).get(iid)
-    return [FactRef(i.name, i.label, i.text, i.provenance) for i in iv.inputs]
+    return [FactRef(i.name, i.label, i.text, i.provenance, i.reader_source) for i in iv.inputs]
 
 
 def published_rules(sy: SchoolYear) -> list[Finding]:
@@ -112,7 +137,7 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                     f"原文对{spec.name}印出了不同的数值："
                     + "、".join(f"{_printed(r, spec.unit)}（§{r['source']}）" for r in rows),
                     sy.year,
-                    tuple(_pub_ref(iid, r, spec.unit, sy.year) for r in rows),
+                    tuple(_pub_ref(iid, r, spec.unit, sy) for r in rows),
                 )
             )
         if iv.status == NOT_APPLICABLE:
@@ -121,10 +146,10 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                     Finding(
                         "warning",
                         "published_mismatch",
-                        f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
+                        f"原文{_named(spec.name, r, spec.unit)}（§{r['source']}），"
                         f"但按原始数据该指标不适用（{iv.reason}），报告不采用印出的数值。",
                         sy.year,
-                        (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
+                        (_pub_ref(iid, r, spec.unit, sy), *_input_refs(sy, iid)),
                     )
                 )
             continue
@@ -134,10 +159,10 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                 Finding(
                     "info",
                     "not_recomputable",
-                    f"原文{spec.name} {_printed(r, spec.unit)}（§{r['source']}）缺少原始计数，无法复算；"
+                    f"原文{_named(spec.name, r, spec.unit)}（§{r['source']}）缺少原始计数，无法复算；"
                     f"报告按学校填报值列示并注明。",
                     sy.year,
-                    (_pub_ref(iid, r, spec.unit, sy.year),),
+                    (_pub_ref(iid, r, spec.unit, sy),),
                 )
             )
             continue
@@ -149,12 +174,12 @@ def published_rules(sy: SchoolYear) -> list[Finding]:
                 Finding(
                     "warning",
                     "published_mismatch",
-                    f"原文{spec.name}印为 {_printed(r, spec.unit)}（§{r['source']}），"
+                    f"原文{_named(spec.name, r, spec.unit)}（§{r['source']}），"
                     f"按原始数据复算为 {shown}（{iv.formula_text}{basis}），相差 "
                     f"{fmt.number(abs(diff), max(spec.decimals, r['decimals']))}，"
                     f"超出四舍五入可解释的 ±{fmt.number(rounding_tolerance(r['decimals']), r['decimals'] + 1)}。",
                     sy.year,
-                    (_pub_ref(iid, r, spec.unit, sy.year), *_input_refs(sy, iid)),
+                    (_pub_ref(iid, r, spec.unit, sy), *_input_refs(sy, iid)),
                 )
             )
     return out
@@ -178,7 +203,9 @@ def conflict_rules(sy: SchoolYear) -> list[Finding]:
             agree = "；与分项不符：" + "；".join(p.describe(d.label) for p in bad) if bad else ""
             lines.append(f"{o.value:g}（§{o.source}{'，' + o.period if o.period else ''}）{agree}")
         refs = tuple(
-            FactRef(fact.field, d.label(fact.field), f"{o.value:g}", o.where)
+            FactRef(
+                fact.field, d.label(fact.field), f"{o.value:g}", o.where, o.cite(sy.documents())
+            )
             for o in fact.observations
         )
         out.append(
@@ -186,7 +213,7 @@ def conflict_rules(sy: SchoolYear) -> list[Finding]:
                 "warning",
                 "conflicting_fact",
                 f"{d.label(fact.field)}在来源中有不同取值：{'；'.join(lines)}。"
-                f"报告统一采用 {fact.value:g}（§{fact.chosen.source}），依据：{fact.rule}。",
+                f"报告统一采用 {fact.value:g}（§{fact.chosen.source}），依据：{fact.reason}。",
                 sy.year,
                 refs,
             )
@@ -212,12 +239,16 @@ def share_rules(sy: SchoolYear) -> list[Finding]:
                     Finding(
                         "warning",
                         "shares_sum",
-                        f"原文 §{source} 的各项占比之和为 {total:.2f}%，不等于 100%"
+                        f"原文§{source}的各项占比之和为 {total:.2f}%，不等于 100%"
                         f"（四舍五入最多可差 ±{tol:.3f}）：{names}。",
                         sy.year,
                         tuple(
                             FactRef(
-                                i, label(i), f"{v:g}", f"published.csv 第 {line} 行（§{source}）"
+                                i,
+                                label(i),
+                                f"{v:g}",
+                                f"published.csv 第 {line} 行（§{source}）",
+                                _doc(sy, str(source)),
                             )
                             for line, i, v in zip(g.index, g["indicator"], g["value"], strict=True)
                         ),
@@ -260,8 +291,8 @@ def denominator_rules(sy: SchoolYear) -> list[Finding]:
                 (
                     r["value"],
                     rounding_tolerance(r["decimals"]),
-                    f"{_printed(r, spec.unit)}（§{r['source']}）",
-                    _pub_ref(spec.id, r, spec.unit, sy.year),
+                    f"{_named(spec.name, r, spec.unit, '')}（§{r['source']}）",
+                    _pub_ref(spec.id, r, spec.unit, sy),
                 )
             )
         if spec.stated_by and spec.stated_by in sy.facts:
@@ -271,7 +302,13 @@ def denominator_rules(sy: SchoolYear) -> list[Finding]:
                     f.value,
                     1e-9,
                     f"{label(spec.stated_by)} {f.value:g}（§{f.chosen.source}）",
-                    FactRef(spec.stated_by, label(spec.stated_by), f"{f.value:g}", f.chosen.where),
+                    FactRef(
+                        spec.stated_by,
+                        label(spec.stated_by),
+                        f"{f.value:g}",
+                        f.chosen.where,
+                        f.chosen.cite(sy.documents()),
+                    ),
                 )
             )
         for p, tol, text, ref in stated:
@@ -296,10 +333,13 @@ def denominator_rules(sy: SchoolYear) -> list[Finding]:
         return f"，与 §{hits[0].source} 的 {hits[0].value:g} 人一致" if hits else ""
 
     parts = [
-        f"{name} {text} 隐含在校生约 {mid:.0f} 人{'（' + f'{rng[0]:.0f}–{rng[1]:.0f}' + '）' if rng[1] - rng[0] >= 1 else ''}{match(rng)}"
+        f"{text} 隐含在校生约 {mid:.0f} 人{'（' + f'{rng[0]:.0f}–{rng[1]:.0f}' + '）' if rng[1] - rng[0] >= 1 else ''}{match(rng)}"
         for name, text, mid, rng in implied
     ]
-    refs += [FactRef(DENOMINATOR, label(DENOMINATOR), f"{o.value:g}", o.where) for o in observed]
+    refs += [
+        FactRef(DENOMINATOR, label(DENOMINATOR), f"{o.value:g}", o.where, o.cite(sy.documents()))
+        for o in observed
+    ]
     return [
         Finding(
             "warning",
@@ -338,14 +378,20 @@ def range_rules(sy: SchoolYear) -> list[Finding]:
     return out
 
 
+def yoy_bounds() -> tuple[float, float]:
+    """The year-over-year bounds of specs/audit.yaml: (percentage points, relative %)."""
+    cfg = yaml.safe_load((SPECS / "audit.yaml").read_text(encoding="utf-8"))["yoy"]
+    return float(cfg["points"]), float(cfg["percent"])
+
+
 def yoy_rules(
     sy: SchoolYear, points: float | None = None, percent: float | None = None
 ) -> list[Finding]:
     if sy.previous is None:
         return []
-    cfg = yaml.safe_load((SPECS / "audit.yaml").read_text(encoding="utf-8"))["yoy"]
-    points = cfg["points"] if points is None else points
-    percent = cfg["percent"] if percent is None else percent
+    cfg_points, cfg_percent = yoy_bounds()
+    points = cfg_points if points is None else points
+    percent = cfg_percent if percent is None else percent
     out = []
     names = [*load_dictionary().facts, *registry().indicators]
     for name in names:
@@ -398,7 +444,13 @@ def gap_rules(sy: SchoolYear) -> list[Finding]:
         missing = f"；{'、'.join(d.label(n) for n in g.missing)}原文未给出" if g.missing else ""
         share = f"（占{whole_label}的 {fmt.percent(g.gap / g.whole * 100)}）" if g.whole else ""
         refs = [
-            FactRef(n, d.label(n), amount(v), sy.facts[n].chosen.where)
+            FactRef(
+                n,
+                d.label(n),
+                amount(v),
+                sy.facts[n].chosen.where,
+                sy.facts[n].chosen.cite(sy.documents()),
+            )
             for n, v in (({whole: g.whole} if is_fact else {}) | g.parts).items()
         ]
         out.append(
@@ -421,6 +473,7 @@ def _header_ref(sy: SchoolYear, t: st.SourceTable, c: st.Column) -> FactRef:
         f"原文{t.name}第 {c.position} 列表头",
         c.shown,
         f"{sy.year} 年度 {st.TABLE}.csv 第 {c.line} 行（§{t.section} {t.name}）",
+        _doc(sy, f"{t.section} {t.name}"),
     )
 
 

@@ -105,6 +105,9 @@ def shown(
     if not corrections:
         return Shown(base)
     assert iv.status == COMPUTED
+    # a ratio is restated in the format of the sentence it stands in (15.21:1, or 1:15.21
+    # where the school's prose calls it 师生比): never two formats in one sentence
+    again = base if iv.spec.unit == "ratio" and render is not None else None
     if figures == PUBLISHED:
         r = corrections[0]
         value, decimals = float(r["value"]), int(r["decimals"])
@@ -115,7 +118,7 @@ def shown(
         )
         return Shown(
             own,
-            (f"学校填报值；{iv.correction_reason()}",),
+            (f"学校填报值；{iv.correction_reason(again)}",),
             printed=(value, decimals),
         )
-    return Shown(base, (f"原报告印为 {printed}；{iv.correction_reason()}",))
+    return Shown(base, (f"原报告印为 {printed}；{iv.correction_reason(again)}",))

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import fmt
+from helpers.ingest import cite
 from helpers.ingest.load import SchoolYear
 from helpers.specs import expr
 from helpers.specs.dictionary import load_dictionary
@@ -38,16 +39,26 @@ class Input:
     label: str
     value: float | None
     unit: str
-    provenance: str
+    provenance: str  # for developers: document, section, data file and line
+    cite: str = ""  # for the reviewer's page: document title and section only
+
+    @property
+    def reader_source(self) -> str:
+        return self.cite or self.provenance
 
     @property
     def text(self) -> str:
         """The value with its unit, at the decimals of its indicator (or as typed for a fact)."""
-        spec = registry().indicators.get(self.name.removeprefix("prev."))
+        base = self.name.removeprefix("prev.")
+        spec = registry().indicators.get(base)
         if spec is not None:
             decimals = spec.decimals
         else:
-            decimals = 0 if self.value is None else fmt.decimals_for(self.value)
+            field = load_dictionary().facts.get(base)
+            if field is not None and field.wan and self.value is not None:
+                return fmt.wan(self.value, self.unit)
+            shown = fact_spec(base).decimals if field is not None else -1
+            decimals = shown if shown >= 0 or self.value is None else fmt.decimals_for(self.value)
         return fmt.with_unit(self.value, self.unit, decimals)
 
 
@@ -83,18 +94,28 @@ class IndicatorValue:
         or 不适用."""
         if self.status == NOT_APPLICABLE:
             return NOT_APPLICABLE_TEXT
-        text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
+        if self.spec.wan and self.value is not None:
+            text = fmt.wan(self.value, self.spec.unit)
+        else:
+            text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
         return f"{self.qualifier} {text}" if self.qualifier and self.value is not None else text
 
     @property
     def formula_text(self) -> str:
-        """The definition in words."""
+        """The definition in words (table and column labels, never their ids)."""
         if self.spec.formula:
             return expr.render(self.spec.formula, lambda n: label(n))
         agg = self.spec.aggregate or {}
-        where = "，".join(f"{k} 为 {'/'.join(v)}" for k, v in (agg.get("where") or {}).items())
-        what = "行数" if agg.get("count") else f"{agg.get('sum')} 之和"
-        return f"{agg.get('table')} 表{('中' + where + '的') if where else ''}{what}"
+        tspec = load_dictionary().tables.get(agg.get("table", ""))
+        tlabel = tspec.label if tspec else str(agg.get("table"))
+
+        def col(name: str) -> str:
+            c = tspec.columns.get(name) if tspec else None
+            return c.label if c is not None else name
+
+        where = "，".join(f"{col(k)}为{'或'.join(v)}" for k, v in (agg.get("where") or {}).items())
+        what = "项数" if agg.get("count") else f"{col(agg.get('sum', ''))}之和"
+        return f"{tlabel}{('中' + where + '的') if where else '的'}{what}"
 
     @property
     def corrections(self) -> tuple[dict[str, Any], ...]:
@@ -113,32 +134,48 @@ class IndicatorValue:
                 out.setdefault(str(r["printed"]), r)
         return tuple(out.values())
 
-    def correction_reason(self) -> str:
-        """Why the shown figure differs from the printed one, in a few words."""
+    def correction_reason(self, text: str | None = None) -> str:
+        """Why the shown figure differs from the printed one, in a few words (``text``: the
+        recomputed figure as the sentence around it writes it, e.g. a ratio as 师生比)."""
+        text = text or self.text
         if self.spec.per_student:
             denom = next((i for i in self.inputs if i.name == DENOMINATOR), None)
             if denom is not None and denom.value is not None:
-                return f"按全日制在校生 {denom.text}复算为 {self.text}"
-        return f"按“{self.formula_text}”复算为 {self.text}"
+                return f"按全日制在校生 {denom.text}复算为 {text}"
+        return f"按“{self.formula_text}”复算为 {text}"
 
     def derivation(self) -> str:
-        """Formula, inputs with values, and sources, in one Chinese sentence."""
+        """Formula in words, inputs with values and units, and sources by document title and
+        section: what the reviewer's page shows (tooltips, appendices)."""
+        return self._explain(reader=True)
+
+    def trace(self) -> str:
+        """The same with data files and lines, for developers (processed data, validate)."""
+        return self._explain(reader=False)
+
+    def _explain(self, reader: bool) -> str:
+        def src(i: Input) -> str:
+            return i.reader_source if reader else i.provenance
+
         if self.status == FACT:
-            return f"{self.spec.name} {self.text}：原始数据，来源 {self.inputs[0].provenance}"
+            return f"{self.spec.name} {self.text}：来源 {src(self.inputs[0])}"
         if self.status == REPORTED:
-            src = "；".join(f"§{p['source']}" for p in self.published)
+            sec = "、".join(
+                cite.section(p["source"]) if reader else f"§{p['source']}" for p in self.published
+            )
             absent = "、".join(i.label for i in self.inputs if i.value is None) or "原始数据"
             return (
-                f"{self.spec.name}：学校填报值 {self.text}（数据中没有{absent}，无法复算；"
-                f"来源 {src}）"
+                f"{self.spec.name}：学校填报值 {self.text}（原报告{sec}；数据中没有{absent}，"
+                f"无法复算）"
             )
         if self.status == MISSING:
-            return f"{self.spec.name}：未填报（缺少 {'、'.join(i.label for i in self.inputs if i.value is None) or '数据'}）"
-        parts = "；".join(f"{i.label} {i.text}（{i.provenance}）" for i in self.inputs)
+            absent = "、".join(i.label for i in self.inputs if i.value is None)
+            return f"{self.spec.name}：未填报" + (f"（缺少{absent}）" if absent else "")
+        parts = "；".join(f"{i.label} {i.text}（{src(i)}）" for i in self.inputs)
         if self.status == NOT_APPLICABLE:
-            return f"{self.spec.name}：{NOT_APPLICABLE_TEXT}（{self.reason}）。其中 {parts}。"
+            return f"{self.spec.name}：{NOT_APPLICABLE_TEXT}（{self.reason}）。其中{parts}。"
         basis = f"（{self.basis}）" if self.basis else ""
-        return f"{self.spec.name} = {self.formula_text} = {self.text}{basis}。其中 {parts}。"
+        return f"{self.spec.name} = {self.formula_text} = {self.text}{basis}。其中{parts}。"
 
 
 class Evaluator:
@@ -174,6 +211,22 @@ class Evaluator:
             return {COMPUTED: "由原始数据计算", REPORTED: "学校填报值", MISSING: "未填报"}[
                 iv.status
             ]
+        return "未填报"
+
+    def cite(self, name: str) -> str:
+        """Where a value comes from, for a reader (document title and section)."""
+        if name.startswith("prev."):
+            if self._prev is None:
+                return f"{self.sy.year - 1} 年度无数据"
+            return f"{self.sy.year - 1} 年度，" + self._prev.cite(name[5:])
+        fact = self.sy.facts.get(name)
+        if fact is not None:
+            return fact.chosen.cite(self.sy.documents())
+        if name in registry().indicators:
+            iv = self.get(name)
+            return {COMPUTED: "由原始数据计算", REPORTED: "学校填报值", MISSING: "未填报"}.get(
+                iv.status, NOT_APPLICABLE_TEXT
+            )
         return "未填报"
 
     def get(self, iid: str) -> IndicatorValue:
@@ -219,7 +272,8 @@ class Evaluator:
         if spec.formula:
             lookup, basis, not_comparable = self._like_for_like(spec)
             inputs = tuple(
-                Input(n, label(n), lookup(n), unit(n), self.provenance(n)) for n in spec.inputs
+                Input(n, label(n), lookup(n), unit(n), self.provenance(n), self.cite(n))
+                for n in spec.inputs
             )
             if not_comparable:
                 return IndicatorValue(
@@ -285,7 +339,11 @@ class Evaluator:
             if len(rows)
             else f"{tspec.file}（无符合条件的行）"
         )
-        return value, (Input(agg["table"], tspec.label, value, spec.unit, prov),)
+        doc = self.sy.meta.get("default_document")
+        reader = "、".join(
+            cite.cite(doc, s, self.sy.documents()) for s in sorted(set(rows["source"]))
+        )
+        return value, (Input(agg["table"], tspec.label, value, spec.unit, prov, reader),)
 
 
 PRINTED_BASIS = "按两年原报告印出的数值比较"
@@ -355,7 +413,7 @@ def indicator_frame(sy: SchoolYear) -> pd.DataFrame:
                 "unit": iv.spec.unit,
                 "decimals": iv.spec.decimals,
                 "formula": iv.spec.formula or "",
-                "derivation": iv.derivation(),
+                "derivation": iv.trace(),
                 "chapter": iv.spec.chapter,
                 "table": iv.spec.table,
                 "reference": iv.spec.reference,
@@ -373,10 +431,17 @@ def fact_value(sy: SchoolYear, name: str) -> IndicatorValue:
     if spec.decimals < 0:  # a measured number: show it as typed
         spec = IndicatorSpec(**{**spec.__dict__, "decimals": fmt.decimals_for(fact.value)})
     where = fact.chosen.where
+    reader = fact.chosen.cite(sy.documents())
     if fact.conflicting:
         others = "、".join(f"{o.value:g}（§{o.source}）" for o in fact.alternatives)
         where += f"；来源中另载 {others}，未采用（依据：{fact.rule}）"
-    inp = Input(name, spec.name, fact.value, spec.unit, where)
+        told = "、".join(
+            f"{fmt.with_unit(o.value, spec.unit, fmt.decimals_for(o.value))}"
+            f"（{cite.section(o.source)}）"
+            for o in fact.alternatives
+        )
+        reader += f"；原报告另载 {told}，未采用（{fact.reason}）"
+    inp = Input(name, spec.name, fact.value, spec.unit, where, reader)
     return IndicatorValue(spec, fact.value, FACT, (inp,), qualifier=fact.qualifier)
 
 

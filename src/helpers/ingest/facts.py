@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.errors import Problem
-from helpers.ingest import numbers
+from helpers.ingest import cite, numbers
 from helpers.ingest.numbers import Parsed
 from helpers.ingest.readers import YamlDoc
 from helpers.specs.dictionary import Dictionary, FieldSpec
 
 OBS_KEYS = {"value", "source", "period", "qualifier", "use", "doc", "note"}
 QUALIFIERS = {"约", "超过", "不足", "以上"}
+USE_RULE = "数据中标注 use: true 的取值"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Observation:
         loc = f"{self.file}:{self.line}" if self.line else self.file
         return f"{self.doc + ' ' if self.doc else ''}§{self.source}（{loc}）"
 
+    def cite(self, documents: dict[str, Any] | None) -> str:
+        """Provenance as the reviewer's page gives it: ``《2024年度质量报告》第1.1.2节``."""
+        return cite.cite(self.doc, self.source, documents)
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -72,6 +77,14 @@ class Fact:
     @property
     def qualifier(self) -> str | None:
         return self.chosen.qualifier
+
+    @property
+    def reason(self) -> str:
+        """Why the report uses this value, for a reader (no data keys): the analyst's note
+        for a value marked ``use: true``, else the rule in words."""
+        if self.rule == USE_RULE:
+            return cite.sections_in(self.chosen.note) if self.chosen.note else "经核对原文选定"
+        return self.rule
 
 
 def _coerce(value: Any, spec: FieldSpec) -> Parsed:
@@ -272,9 +285,7 @@ def resolve(
         if len(values) == 1:
             facts[name] = Fact(name, obs[0].value, obs[0], tuple(obs), "唯一取值")
         elif marked:
-            facts[name] = Fact(
-                name, marked[0].value, marked[0], tuple(obs), "数据中标注 use: true 的取值"
-            )
+            facts[name] = Fact(name, marked[0].value, marked[0], tuple(obs), USE_RULE)
         else:
             in_period = [o for o in obs if school_year and _same_period(o.period, school_year)]
             if len({o.value for o in in_period}) == 1:

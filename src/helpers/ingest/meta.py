@@ -37,6 +37,7 @@ class FormerName(_Strict):
 
 class Document(_Strict):
     title: str = Field(min_length=1)
+    short_title: str | None = None
     file: str | None = None
 
 

@@ -31,7 +31,7 @@ from helpers.indicators import disclose
 from helpers.indicators.processed import kernel_school_year
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
-from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
+from helpers.report import analysis, charts, interactive, markup, notebooks, review, textgen
 from helpers.report.figures import FIGURES, compact_png, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
 from helpers.specs import outline, sentences
@@ -184,9 +184,8 @@ class Report:
         reviewer's page will."""
         c = outline.chapter(key)
         head = markup.heading(1, c.heading, f"ch-{c.id}", "nb-chapter")
-        return Html(
-            interactive.style_once() + (self.title_page().html if c.id == "0" else "") + head
-        )
+        first = self.title_page().html + textgen.coverage_note(self) if c.id == "0" else ""
+        return Html(interactive.style_once() + first + head)
 
     def narrative(self, section: str) -> Html:
         """The year's prose of a section (``"1.1.3"``, ``"preface"``); empty when none."""
@@ -270,7 +269,7 @@ class Report:
 
     def audit(self) -> Html:
         """数据核验: what the audit found in this year's and the previous year's data."""
-        return Html(textgen.audit_section(self))
+        return Html(review.audit_section(self))
 
     def derivations(self) -> Html:
         """指标口径与数据来源: every indicator's definition and inputs."""

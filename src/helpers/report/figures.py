@@ -65,7 +65,7 @@ def _short(label: str) -> str:
         label.replace("（不含思想政治课）", "")
         .replace("教学满意度", "教学")
         .replace("满意度", "")
-        .replace("（表1第", "（第")
+        .replace("（原报告表1第", "（原表第")
         .strip()
     )
 
@@ -132,7 +132,7 @@ FIGURES: dict[str, FigureDef] = {
             lambda rep: f"{_years(_enrollment(rep))}招生与毕业人数",
             _enrollment,
             lambda df: charts.bar_chart(df, x="年度", y="人数", hue="指标", ylabel="人数（人）"),
-            lambda rep: "未填报的年度不绘出。",
+            lambda rep: "缺少数据的年度不绘出。",
         ),
         FigureDef(
             "dual_structure",
@@ -163,7 +163,7 @@ FIGURES: dict[str, FigureDef] = {
             lambda df: charts.bar_chart(
                 df, x="年度", y="获奖数（项）", hue="级别", ylabel="获奖数（项）"
             ),
-            lambda rep: awards_missing(rep) + "按赛事所在年度统计；未填报的级别不绘出。",
+            lambda rep: awards_missing(rep) + "按赛事所在年度统计；缺少数据的级别不绘出。",
         ),
         FigureDef(
             "funding",

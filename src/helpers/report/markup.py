@@ -146,16 +146,22 @@ def table(
     numeric: list[bool] | None = None,
     note: str = "",
     anchor: str | None = None,
+    classes: list[str] | None = None,
 ) -> str:
     """A table with its caption (表N above it). Header, title and note are text; cells are
-    HTML built by these functions (use :func:`esc` for a plain-text cell)."""
+    HTML built by these functions (use :func:`esc` for a plain-text cell). ``classes`` names
+    a class per column (widths, e.g. ``nb-col-kind``)."""
     numeric = numeric or [False] * len(header)
     if len(numeric) != len(header) or any(len(r) != len(header) for r in rows):
         raise ValueError(f"表 {title}：列数不一致（表头 {len(header)} 列）")
     caption = f"表{number} {title}" if number is not None else title
     anchor = anchor or (f"tab-{number}" if number is not None else None)
     cells = [[html(c) for c in r] for r in rows]
-    return str(_macros().table(caption, header, cells, numeric, note, anchor))
+    cols = [
+        " ".join(c for c in ("nb-n" if n else "", k) if c)
+        for n, k in zip(numeric, classes or [""] * len(header), strict=True)
+    ]
+    return str(_macros().table(caption, header, cells, cols, note, anchor))
 
 
 def strong(text: str) -> str:

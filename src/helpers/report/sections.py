@@ -22,8 +22,29 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$")
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\s")
 
 
+_CHAPTER = re.compile(r'^\s*<h1\b[^>]*class="nb-chapter"[^>]*>[^<]*</h1>\s*$')
+_STYLE = re.compile(r"<style\b.*?</style>", re.S)
+
+
+def _chapter_heading(cell: Any) -> bool:
+    """A code cell whose only output is the chapter heading (``rep.chapter("2")``; the title
+    page of chapter 0 is more than a heading and is never dropped)."""
+    outs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+    if len(outs) != 1 or outs[0].get("output_type") not in ("display_data", "execute_result"):
+        return False
+    rich = outs[0].get("data", {}).get("text/html")
+    if rich is None:
+        return False
+    text = "".join(rich) if isinstance(rich, list) else str(rich)
+    return bool(_CHAPTER.match(_STYLE.sub("", text)))
+
+
 def heading_level(cell: Any) -> int | None:
-    """The level of a Markdown cell that is only a heading (``## 1.1 …`` → 2), else None."""
+    """The level of a Markdown cell that is only a heading (``## 1.1 …`` → 2), or 1 for the
+    chapter heading a code cell shows (a chapter with nothing under it is left out too);
+    else None."""
+    if cell.get("cell_type") == "code":
+        return 1 if _chapter_heading(cell) else None
     if cell.get("cell_type") != "markdown":
         return None
     lines = [ln for ln in _source(cell).strip().splitlines() if ln.strip()]
@@ -67,7 +88,7 @@ def anchor_headings(cells: list[Any]) -> list[Any]:
     one, ``#s-数据核验`` for an unnumbered one — the same in every build and year."""
     for cell in cells:
         level = heading_level(cell)
-        if level is None:
+        if level is None or cell.get("cell_type") != "markdown":
             continue
         text = _HEADING.match(_source(cell).strip()).group(2)  # type: ignore[union-attr]
         m = _NUMBER.match(text)

@@ -33,11 +33,12 @@ SATISFACTION_ITEMS = [
 
 def cell(
     iv: IndicatorValue,
-    thousands: bool = True,
+    thousands: bool = False,
     unit: bool = False,
     printed: tuple[float, int] | None = None,
 ) -> str:
-    """A table cell: the number (thousands separators, no unit) with its derivation.
+    """A table cell: the number (no unit; in 万 where the source prints it so, see
+    :func:`unit_label`) with its derivation; number formats are helpers.fmt's.
 
     ``printed`` (value, decimals) shows the school's printed figure instead (policy
     ``published`` of helpers.indicators.disclose).
@@ -49,6 +50,8 @@ def cell(
         text = iv.text
     elif iv.spec.unit == "ratio":
         text = fmt.ratio(value, decimals)
+    elif iv.spec.wan and not printed:
+        text = fmt.wan_number(value)
     else:
         text = fmt.number(value, decimals, thousands=thousands)
         text = f"{iv.qualifier}{text}" if iv.qualifier else text
@@ -86,7 +89,9 @@ class Footnotes:
 
 
 def unit_label(iv: IndicatorValue) -> str:
-    return "" if iv.spec.unit in ("", "ratio") else iv.spec.unit
+    if iv.spec.unit in ("", "ratio"):
+        return ""
+    return ("万" if iv.spec.wan else "") + iv.spec.unit
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,9 @@ def _key_indicators(rep: ReportContext, number: int) -> str:
         header,
         rows,
         [False, True, True, False],
-        fn.note("“变化”按未经四舍五入的数值计算，且只比较口径相同的数值；任一年度未填报时不作比较"),
+        fn.note(
+            "“变化”按未经四舍五入的数值计算，且只比较口径相同的数值；任一年度缺少数据时不作比较"
+        ),
     )
 
 
@@ -219,7 +226,7 @@ TABLES: dict[str, TableDef] = {
                 n,
                 "学生在校体验满意度",
                 SATISFACTION_ITEMS,
-                note="第3、4列原表头均为“课堂育人满意度”，按原文保留。",
+                note="原报告表1第3、4、5列的表头都印为“课堂育人满意度”，本表按原文保留三项。",
             ),
         ),
         TableDef(
@@ -275,7 +282,7 @@ def appendix_table(rep: ReportContext, layout: dict) -> str:
         rows.append(
             [
                 markup.esc(name),
-                markup.esc("比值" if cur.spec.unit == "ratio" else cur.spec.unit),
+                markup.esc("比值" if cur.spec.unit == "ratio" else unit_label(cur)),
                 fn.cell(prev, rep.year - 1),
                 fn.cell(cur),
                 markup.esc("；".join(r.standard["text"] for r in results)) or "—",

@@ -16,14 +16,14 @@ from markupsafe import Markup
 
 from helpers import fmt
 from helpers.indicators import disclose
-from helpers.indicators.audit import report_findings
 from helpers.indicators.compare import change
 from helpers.indicators.evaluate import MISSING, IndicatorValue, compute, value_of
 from helpers.indicators.standards import check
+from helpers.ingest import cite
 from helpers.report import markup
 from helpers.report.context import ReportContext
 from helpers.report.figures import awards_missing
-from helpers.specs import sentences
+from helpers.specs import outline, sentences
 from helpers.specs.dictionary import load_dictionary
 from helpers.specs.registry import registry
 
@@ -73,7 +73,18 @@ def fill(html: str, rep: ReportContext, section: str | None = None) -> tuple[str
             f"占位符未定义：{e.message}（既不是事实字段也不是指标，见 docs/data-dictionary.md 与 "
             "specs/indicators.yaml；上年用 prev.编号，图表编号用 table./figure.）"
         ) from None
-    return out, counts[0], counts[1]
+    return autospace(out), counts[0], counts[1]
+
+
+_CJK = "\u4e00-\u9fff"
+_BEFORE = re.compile(rf"([{_CJK}])(<span class=\"nb-(?:num|missing)\"[^>]*>)(?=[\d约超不以-])")
+_AFTER = re.compile(rf"([\d%])(</span>)(?=[{_CJK}])")
+
+
+def autospace(html: str) -> str:
+    """One space where a figure meets Chinese text (``与 6 所``, ``总价值 4195.2 万元``), the
+    spacing rule of helpers.fmt, whether or not the template's author typed it."""
+    return _AFTER.sub(r"\1\2 ", _BEFORE.sub(r"\1 \2", html))
 
 
 def _known(name: str) -> bool:
@@ -181,6 +192,7 @@ def _environment() -> Environment:
             "wan": _filter(flt="wan"),
             "num": _filter(flt="num"),
             "abs": _filter(flt="abs"),
+            "师生比": _filter(flt="师生比"),
             "change": _filter("change"),
             "history": _filter("history"),
         }
@@ -204,6 +216,7 @@ _FILTERS: dict[str | None, disclose.Render] = {
     "wan": _wan,
     "num": lambda iv, value, decimals: fmt.number(value, max(decimals, 0)),
     "abs": lambda iv, value, decimals: fmt.with_unit(abs(value), iv.spec.unit, max(decimals, 0)),
+    "师生比": lambda iv, value, decimals: fmt.ratio_teacher_first(value, max(decimals, 0)),
 }
 
 
@@ -251,6 +264,51 @@ def template(text: str, rep: ReportContext, section: str | None = None) -> str:
     return markup.para("".join(h + markup.esc(s) for h, s in parts))
 
 
+_DOC_YEAR = re.compile(r"(\d{4})年度")
+
+
+def uncovered_chapters(rep: ReportContext) -> list[str]:
+    """The report's chapters (1–7) the year's data says nothing about: no fact, table row or
+    prose cites a section of theirs."""
+    cited = {str(o.source) for o in rep.sy.observations}
+    for t in rep.sy.tables.values():
+        if "source" in t.columns:
+            cited |= {str(s) for s in t["source"]}
+    cited |= {n.section for n in rep.sy.narratives}
+    out = []
+    for c in outline.outline():
+        if not c.id.isdigit() or c.id == "0":
+            continue
+        if not any(s == c.id or s.startswith(c.id + ".") for s in cited):
+            out.append(f"{c.id}. {c.title}")
+    return out
+
+
+def coverage_note(rep: ReportContext) -> str:
+    """One note near the top of a partial year's report: which chapters its data does not
+    cover, and where its figures come from (e.g. the next year's report, which prints them as
+    the previous year's comparison figures). Empty for a year its data covers."""
+    missing = uncovered_chapters(rep)
+    if not missing:
+        return ""
+    docs = dict.fromkeys(o.doc for o in rep.sy.observations if o.doc)
+    sources = []
+    for d in docs:
+        title = cite.document(d, rep.sy.documents())
+        m = _DOC_YEAR.search(title)
+        later = m is not None and int(m.group(1)) > rep.year
+        sources.append(title + ("中与上一年度对比的数据" if later else ""))
+    where = f"本年度的数字取自{'、'.join(sources)}。" if sources else ""
+    return markup.para(
+        markup.esc(
+            f"说明：{rep.year} 年度只有部分数据，{where}"
+            f"以下各章在本年度没有数据，报告从略：{'、'.join(missing)}；"
+            "其余各章只列出有数据的部分。"
+        ),
+        "nb-note nb-coverage",
+    )
+
+
 def _paragraphs():
     return markup.environment().get_template("report/paragraphs.html.j2").module
 
@@ -262,11 +320,12 @@ def denominator_note(rep: ReportContext) -> str:
         return ""
     iv = value_of(rep.sy, "students_full_time")
     others = (
-        "、".join(f"{o.value:g} 人（§{o.source}）" for o in fact.alternatives)
+        "、".join(f"{o.value:g} 人（{cite.section(o.source)}）" for o in fact.alternatives)
         if fact.conflicting
         else ""
     )
-    return str(_paragraphs().denominator_note(iv, fact.chosen, others, fact.rule))
+    where = fact.chosen.cite(rep.sy.documents())
+    return str(_paragraphs().denominator_note(iv, fact.chosen, where, others, fact.reason))
 
 
 def standards(rep: ReportContext, ids: list[str]) -> str:
@@ -285,8 +344,13 @@ def awards_summary(rep: ReportContext) -> str:
         levels = []
         for (comp, level), g in t.groupby(["competition", "level"], sort=False):
             prizes = [
-                (r.prize, int(r["count"]), f"{sy.year} 年度 awards.csv 第 {line} 行（§{r.source}）")
-                for line, r in g.iterrows()
+                (
+                    r.prize,
+                    int(r["count"]),
+                    f"{comp}{r.prize} {int(r['count'])} 项：来源 "
+                    + cite.cite(sy.meta.get("default_document"), r.source, sy.documents()),
+                )
+                for _, r in g.iterrows()
             ]
             levels.append((comp, level, int(g["count"].sum()), prizes))
         years.append((y, levels))
@@ -294,48 +358,33 @@ def awards_summary(rep: ReportContext) -> str:
     return str(_paragraphs().awards_summary(years, missing))
 
 
-SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
-RULE_ZH = {
-    "published_mismatch": "公布数值与复算不符",
-    "published_conflict": "同一数值多处公布不一致",
-    "not_recomputable": "无法复算",
-    "conflicting_fact": "同一事实多个取值",
-    "shares_sum": "占比之和不为100%",
-    "implied_denominators": "生均分母不一致",
-    "out_of_bounds": "不可能的取值",
-    "implausible": "超出合理范围",
-    "yoy_jump": "年度变化过大",
-    "parts_gap": "分项未覆盖总数",
-    "title_measure_missing": "表题所列指标缺列",
-    "repeated_header": "表头重复",
-    "source_table_inconsistent": "原文表格转录不一致",
+_REF = re.compile(r"^docs/references\.md\s*§(?P<sec>[\d.–]+)(?:\s*第\d+点)?(?:（(?P<why>.*)）)?$")
+REFERENCE_TOPICS = {
+    "3.1": "学生数与统计时点",
+    "3.2": "中等职业学校设置标准与办学条件指标",
+    "3.3": "毕业生就业统计口径",
+    "3.4": "巩固率统计口径",
+    "3.5": "经费统计口径",
 }
+OWN_DEFINITION = "本报告口径"
 
 
-def audit_section(rep: ReportContext) -> str:
-    findings = report_findings(rep.sy)
-    if not findings:
-        return markup.para("数据核验未发现问题。")
-    counts = {s: sum(f.severity == s for f in findings) for s in SEVERITY_ZH}
-    intro = str(_paragraphs().audit_intro(rep.year, counts))
-    rows = [
-        [
-            markup.span(SEVERITY_ZH[f.severity], f"nb-sev nb-sev-{f.severity}"),
-            markup.esc(f"{f.year} 年"),
-            markup.esc(RULE_ZH.get(f.rule, f.rule)),
-            markup.esc(f.message),
-            markup.lines([f"{r.label}：{r.value}（{r.provenance}）" for r in f.facts]),
-        ]
-        for f in findings
-    ]
-    return intro + markup.table(
-        None,
-        "数据核验结果",
-        ["级别", "年度", "类型", "说明", "涉及数据及来源"],
-        rows,
-        [False] * 5,
-        anchor="audit-table",
-    )
+def reader_reference(reference: str) -> str:
+    """An indicator's reference (specs/indicators.yaml) for a reader: what defines it, in
+    words, without the notes file and its section numbers, and ``[推断]`` (inferred) said as
+    本报告口径 (the report's own definition, no official one found)."""
+    text = reference.strip()
+    m = _REF.match(text)
+    if m is not None:
+        why = (m.group("why") or "").strip()
+        if why.startswith("[推断]"):
+            return f"{OWN_DEFINITION}：{why.removeprefix('[推断]').strip()}"
+        topic = REFERENCE_TOPICS.get(m.group("sec").split("–")[0], "有关统计口径")
+        return why or topic
+    if text.startswith("[推断]"):
+        rest = text.removeprefix("[推断]").strip()
+        return f"{OWN_DEFINITION}：{rest}" if rest else OWN_DEFINITION
+    return text
 
 
 def derivations_section(rep: ReportContext) -> str:
@@ -347,7 +396,7 @@ def derivations_section(rep: ReportContext) -> str:
                 markup.esc(iv.text),
                 markup.esc(iv.formula_text),
                 markup.esc(iv.derivation()),
-                markup.esc(iv.spec.reference),
+                markup.esc(reader_reference(iv.spec.reference)),
             ]
         )
     ind = markup.table(
@@ -364,7 +413,7 @@ def derivations_section(rep: ReportContext) -> str:
     for name in rep.sy.facts:
         iv = value_of(rep.sy, name)
         frows.append(
-            [markup.esc(d.label(name)), markup.esc(iv.text), markup.esc(iv.inputs[0].provenance)]
+            [markup.esc(d.label(name)), markup.esc(iv.text), markup.esc(iv.inputs[0].reader_source)]
         )
     facts = markup.table(
         None,
@@ -376,7 +425,7 @@ def derivations_section(rep: ReportContext) -> str:
     )
     missing = [iv.spec.name for iv in compute(rep.sy).values() if iv.status == MISSING]
     note = (
-        markup.para(markup.esc(f"本年度未填报、无法计算的指标：{'、'.join(missing)}。"))
+        markup.para(markup.esc(f"本年度数据未涵盖、无法计算的指标：{'、'.join(missing)}。"))
         if missing
         else ""
     )

@@ -31,6 +31,7 @@ class FieldSpec:
     max: float | None = None
     allowed: tuple[str, ...] = ()
     required: bool = True
+    wan: bool = False  # the source prints it in 万 (万元): the report shows it so
 
     @property
     def numeric(self) -> bool:
@@ -130,6 +131,7 @@ def _field(name: str, raw: dict[str, Any]) -> FieldSpec:
         max=raw.get("max"),
         allowed=tuple(raw.get("allowed", ())),
         required=raw.get("required", True),
+        wan=bool(raw.get("wan", False)),
     )
 
 

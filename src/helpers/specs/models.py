@@ -32,6 +32,7 @@ class FieldModel(Spec):
     max: float | None = None
     allowed: list[str] = []
     required: bool = True
+    wan: bool = Field(False, description="原文以“万”为单位印出（万元、万平方米），报告照此显示")
 
 
 class TableModel(Spec):

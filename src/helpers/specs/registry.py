@@ -33,6 +33,7 @@ class IndicatorSpec:
     plausible: tuple[float, float] | None = None
     bounds: tuple[float, float] | None = None
     share_group: str | None = None
+    wan: bool = False  # a fact the source prints in 万 (fields.yaml ``wan``)
 
     @property
     def inputs(self) -> list[str]:
@@ -117,5 +118,6 @@ def fact_spec(name: str) -> IndicatorSpec:
         kind="fact",
         unit=unit_,
         decimals=decimals,
-        reference="原始数据（docs/data-dictionary.md）",
+        reference="原始数据",
+        wan=f.wan,
     )

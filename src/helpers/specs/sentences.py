@@ -14,7 +14,7 @@ from functools import lru_cache
 from jinja2 import Environment, StrictUndefined, nodes
 
 # the filters a placeholder may name; helpers.report.textgen defines what each prints
-FILTERS = ("wan", "num", "abs", "change", "history")
+FILTERS = ("wan", "num", "abs", "change", "history", "师生比")
 # report metadata a template may state; not figures
 META_NAMES = frozenset({"year", "prev_year", "school_year", "school_name"})
 
