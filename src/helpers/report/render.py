@@ -262,7 +262,9 @@ def _unmark(soup: BeautifulSoup) -> None:
 
 
 def unmark_stale(page: str) -> str:
-    """The page without any stale-chapter notice."""
+    """The page without any stale-chapter notice (unparsed when it holds none: most pages)."""
+    if "nb-stale" not in page and not any(m in page for m in _STALE_MARKS):
+        return page
     soup = _parse(page)
     _unmark(soup)
     return _html(soup)
