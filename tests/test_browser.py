@@ -8,6 +8,7 @@ developer machine without Chromium they are skipped with that reason.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from helpers.build.core import build
 from helpers.build.pdf import BROWSER_FLAGS, PdfUnavailable, find_chromium, page_count, print_pdf
 from tests import pdf_pages
+from tests.factories import reviewer_text_problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,6 +283,21 @@ TIPS_JS = """() => {
   }
   return [els.length, bad];
 }"""
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+@pytest.mark.parametrize("year", [2024, 2023])
+def test_no_developer_words_in_what_a_reviewer_reads(browser, reports, year, view):
+    """Issue 12: the live page (after its script ran: text and every attribute, tooltips
+    included) and the text the browser lays out hold no file path, .yaml/.csv, r2024, rule id,
+    None/nan or code word (the checker, tests.factories.reviewer_text_problems, is itself
+    tested in test_reviewer.py)."""
+    page, _ = open_view(browser, reports / str(year) / "report.html", view)
+    shown = page.evaluate("() => document.body.innerText")
+    problems = reviewer_text_problems(page.content())
+    problems += reviewer_text_problems(f"<pre>{html.escape(shown)}</pre>")
+    page.close()
+    assert problems == [], "\n".join(problems[:20])
 
 
 @pytest.mark.parametrize("view", ["desktop", "phone"])
