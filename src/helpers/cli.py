@@ -463,6 +463,32 @@ def schema(
         console.print("JSON Schema 均为最新，未改动。")
 
 
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="写入的原始数据目录（之后作 --data-dir）")],
+    schools: Annotated[int, typer.Option("--schools", "-n", min=1, help="学校数")] = 3,
+    years: Annotated[
+        str, typer.Option("--years", help="年度，如 2022-2024 或 2023,2024")
+    ] = "2022-2024",
+    seed: Annotated[int, typer.Option("--seed", help="随机种子（相同种子生成相同文件）")] = 0,
+) -> None:
+    """生成虚拟学校的原始数据（供测试与基准测试；不是真实数据，不要提交）。"""
+    from helpers.demo import generate, parse_years
+
+    try:
+        made = generate(out, schools, parse_years(years), seed)
+    except (ValueError, FileExistsError) as e:
+        raise _fail(str(e)) from None
+    for s in made:
+        extra = "；".join(
+            [f"部分年度 {', '.join(map(str, s.partial_years))}"] if s.partial_years else []
+        )
+        console.print(
+            f"{s.school_id}（{escape(s.name)}）{', '.join(map(str, s.years))}{'；' + extra if extra else ''}"
+        )
+    console.print(f"已生成 {len(made)} 所学校：{out.resolve()}（nianbao build --data-dir {out}）")
+
+
 @app.command()
 def clean(
     out: Annotated[Path | None, typer.Option("--out", help="报告目录；默认：reports")] = None,
