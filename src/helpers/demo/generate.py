@@ -118,6 +118,16 @@ def _yaml(data: Any, header: str = "") -> str:
     return header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
 
+def _facts_yaml(facts: dict[str, dict[str, Any]], header: str) -> str:
+    """facts.yaml as people write it: one observation per line, ``{value: …, source: "…"}``."""
+    lines = [header.rstrip("\n")]
+    for name, o in facts.items():
+        v = o["value"]
+        text = str(int(v)) if float(v).is_integer() else repr(float(v))
+        lines.append(f'{name}: {{value: {text}, source: "{o["source"]}"}}')
+    return "\n".join(lines) + "\n"
+
+
 def _csv(columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
@@ -256,7 +266,7 @@ def _partial_year(rng: random.Random, y: int, base: dict[str, float], g: float) 
         f"# Facts about {y} as stated in a later report: only a handful, everything else is\n"
         "# missing, not zero (a partial year).\n"
     )
-    return {f"{y}/facts.yaml": _yaml(facts, header)}
+    return {f"{y}/facts.yaml": _facts_yaml(facts, header)}
 
 
 def _full_year(
@@ -336,7 +346,7 @@ def _full_year(
         facts["tuition_waiver_yuan"] = _obs(students * 2000, "6.5.2")
         facts["tuition_waiver_standard_yuan"] = _obs(2000, "6.5.2")
     header = f"# Scalar facts of {y} (synthetic). A fact not stated is absent, never 0.\n"
-    files[f"{y}/facts.yaml"] = _yaml(facts, header)
+    files[f"{y}/facts.yaml"] = _facts_yaml(facts, header)
 
     ratio = students / teachers
     printed = ratio + (rng.uniform(0.4, 1.2) if AUDIT in mine and latest else 0.0)
