@@ -94,6 +94,22 @@ def registry_pooled():
     return POOLED
 
 
+def test_met_counts_per_school_leave_missing_out(demo_region):
+    schools = schools_of(demo_region)
+    hand = by_hand(demo_region, schools)
+    data = collect(YEAR, None, demo_region, audit=False)
+    standards = [
+        {"indicator": "student_teacher_ratio", "max": 20},
+        {"indicator": "books_per_student", "min": 30},
+    ]
+    counts = stats.met_counts(stats.standards_status(data.values, standards))
+    for sid, h in hand.items():
+        ok = [h["student_teacher_ratio"] <= 20]
+        if h["books_per_student"] is not None:
+            ok.append(h["books_per_student"] >= 30)
+        assert counts.loc[sid, "met"] == sum(ok) and counts.loc[sid, "reported"] == len(ok)
+
+
 def test_outliers_are_outside_one_and_a_half_iqr():
     rows = [
         {"school_id": f"s{i}", "school_name": f"学校{i}", "indicator": "x", "value": v}
@@ -145,10 +161,13 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     assert 'href="../../demo001/2024/report.html"' in html
     assert "报告尚未生成" in text  # the other schools have no report yet
     # the school lacking printed books shows 未填报 in its row of the standards table
-    table = str(s.schools_standards())
+    tables = str(s.schools_standards()).split("</figure>")
+    assert "各校对照国家标准（一）" in tables[0] and "各校对照国家标准（二）" in tables[1]
+    table = next(t for t in tables if "生均纸质图书" in t)
     name = s.data.schools.set_index("school_id").loc[lacking[0], "school_name"]
     row = next(r for r in table.split("<tr>") if name in r)
-    assert "未填报" in visible(row)
+    books = [visible(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)].index("生均纸质图书")
+    assert visible(re.findall(r"<td[^>]*>(.*?)</td>", row)[books]) == "未填报"
     assert "离群值的定义" in text and "1.5" in text
 
 

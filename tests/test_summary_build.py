@@ -61,7 +61,11 @@ def test_summary_report_has_the_tables_links_and_missing_figures(region):
         assert (folder / urlsplit(href).path).resolve().is_file()
     # demo003 (the generator's "missing" school) has no printed books: shown as missing
     assert "books_print" not in raw_facts(raw, "demo003", YEAR)
-    table = next(f for f in soup.select("figure.nb-table") if "各校对照国家标准" in f.get_text())
+    table = next(
+        f
+        for f in soup.select("figure.nb-table")
+        if "各校对照国家标准" in f.get_text() and "生均纸质图书" in f.get_text()
+    )
     header = [th.get_text() for th in table.select("thead th")]
     books = header.index("生均纸质图书")
     row = next(tr for tr in table.select("tbody tr") if "demo003" in str(tr))
@@ -76,7 +80,9 @@ def test_summary_is_incremental(region):
     raw, out = region
     again = build_summary(YEAR, data_dir=raw, out_dir=out)
     assert not again.executed and not again.regenerated
-    append(raw / "demo002" / str(YEAR) / "facts.yaml", 'ebooks_new: {value: 100, source: "1.1.4"}\n')
+    append(
+        raw / "demo002" / str(YEAR) / "facts.yaml", 'ebooks_new: {value: 100, source: "1.1.4"}\n'
+    )
     changed = build_summary(YEAR, data_dir=raw, out_dir=out)
     assert {c.chapter for c in changed.executed} == {"01_region", "02_schools"}
     assert changed.regenerated

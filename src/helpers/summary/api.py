@@ -52,6 +52,17 @@ def number(iid: str, value: float | None, spread: bool = False) -> str:
     return fmt.with_unit(float(value), spec.unit, decimals, thousands=spec.unit != "ratio")
 
 
+def _cn(n: int) -> str:
+    return "一二三四五六七八九十"[n - 1] if 1 <= n <= 10 else str(n)
+
+
+def _fences(iid: str, low: float, high: float) -> str:
+    """The range between the fences; a lower fence below 0 bounds nothing for a count."""
+    if low < 0:
+        return f"不高于 {number(iid, high)}"
+    return f"{number(iid, low)} 至 {number(iid, high)}"
+
+
 def missing_text(n: int) -> str:
     """``3 所学校未填报`` (empty when none)."""
     return f"{n} 所学校未填报" if n else ""
@@ -102,9 +113,12 @@ class Summary:
 
     def school_cell(self, school_id: str, name: str) -> str:
         href = self.report_href(school_id)
+        nowrap = ' style="white-space: nowrap"'
         if href is None:
-            return markup.esc(name) + markup.span("（报告尚未生成）", "nb-muted")
-        return f'<a href="{markup.esc(href)}">{markup.esc(name)}</a>'
+            return f"<span{nowrap}>{markup.esc(name)}</span>" + markup.span(
+                "（报告尚未生成）", "nb-muted"
+            )
+        return f'<a href="{markup.esc(href)}"{nowrap}>{markup.esc(name)}</a>'
 
     # ------------------------------------------------------------------ what cells call
     def overview(self) -> Html:
@@ -228,43 +242,45 @@ class Summary:
     def _share(part: int, whole: int) -> str:
         return fmt.percent(part / whole * 100) if whole else "—"
 
-    def schools_standards(self) -> Html:
-        """Every school's figure for each standard, marked 达标 / 未达标 / 未填报."""
-        std = self.standards_list
-        header = [
-            "学校",
-            *[keys.SHORT.get(s["indicator"], s["indicator"]) for s in std],
-            "达标项数",
-        ]
-        by_school = {sid: g for sid, g in self.status.groupby("school_id", sort=False)}
-        rows = []
-        for sid, name in self.data.schools.itertuples(index=False):
-            g = by_school[sid].set_index("standard")
-            cells = [self.school_cell(sid, name)]
-            for i, s in enumerate(std):
-                v, met = g.loc[i, "value"], g.loc[i, "met"]
-                if pd.isna(met):
-                    cells.append(markup.span(fmt.MISSING, "nb-missing-cell"))
-                    continue
-                mark = MARK_MET if met else MARK_NOT_MET
-                cls = "nb-met" if met else "nb-not-met"
-                cells.append(
-                    markup.esc(number(s["indicator"], v)) + "<br>" + markup.span(mark, cls)
+    def schools_standards(self, per_table: int = 7) -> Html:
+        """Every school's figure for each standard, marked 达标 / 未达标 / 未填报: one table
+        per ``per_table`` standards, so that each fits the page."""
+        std = list(enumerate(self.standards_list))
+        chunks = [std[i : i + per_table] for i in range(0, len(std), per_table)]
+        by_school = {sid: g.set_index("standard") for sid, g in self.status.groupby("school_id")}
+        out = []
+        for part, chunk in enumerate(chunks, 1):
+            header = ["学校", *[keys.SHORT.get(s["indicator"], s["indicator"]) for _, s in chunk]]
+            rows = []
+            for sid, name in self.data.schools.itertuples(index=False):
+                g = by_school[sid]
+                cells = [self.school_cell(sid, name)]
+                for i, s in chunk:
+                    cells.append(
+                        self._standard_cell(s["indicator"], g.loc[i, "value"], g.loc[i, "met"])
+                    )
+                rows.append(cells)
+            title = "各校对照国家标准" + (f"（{_cn(part)}）" if len(chunks) > 1 else "")
+            out.append(
+                markup.table(
+                    self._number("table"),
+                    title,
+                    header,
+                    rows,
+                    [False, *[True] * len(chunk)],
+                    note="未填报的项既不计为达标，也不计为未达标。" if part == len(chunks) else "",
                 )
-            met = int((g["met"] == True).sum())  # noqa: E712
-            reported = int(g["met"].notna().sum())
-            cells.append(markup.esc(f"{met}/{reported}"))
-            rows.append(cells)
-        return Html(
-            markup.table(
-                self._number("table"),
-                "各校对照国家标准",
-                header,
-                rows,
-                [False, *[True] * len(std), True],
-                note="达标项数 = 达标项 / 已填报项；未填报的项不计入。",
             )
-        )
+        return Html("".join(out))
+
+    @staticmethod
+    def _standard_cell(iid: str, value: Any, met: Any) -> str:
+        if pd.isna(met):
+            return markup.span(fmt.MISSING, "nb-missing-cell")
+        mark = MARK_MET if met else MARK_NOT_MET
+        style = "" if met else ' style="color: #b42318; font-weight: 600"'
+        cls = "nb-met" if met else "nb-not-met"
+        return f'{markup.esc(number(iid, value))}<br><span class="{cls}"{style}>{mark}</span>'
 
     def schools_indicators(self) -> Html:
         """Every school's other key indicators and its audit counts, linked to its report."""
@@ -277,10 +293,12 @@ class Summary:
         ]
         w = stats.wide(self.values, ids)
         audit = self.data.audit.set_index("school_id") if len(self.data.audit) else None
+        met = stats.met_counts(self.status)
         rows = []
         for sid, name in self.data.schools.itertuples(index=False):
             cells = [self.school_cell(sid, name)]
             cells += [markup.esc(number(i, w.loc[sid, i])) for i in ids]
+            cells.append(markup.esc(f"{met.loc[sid, 'met']}/{met.loc[sid, 'reported']}"))
             if audit is not None and sid in audit.index:
                 a = audit.loc[sid]
                 cells.append(markup.esc(f"{a['error']} / {a['warning']} / {a['info']}"))
@@ -291,11 +309,16 @@ class Summary:
             markup.table(
                 self._number("table"),
                 "各校主要指标与数据核验",
-                ["学校", *[keys.KEY_INDICATORS[i] for i in ids], "核验：错误 / 警告 / 提示"],
+                [
+                    "学校",
+                    *[keys.KEY_INDICATORS[i] for i in ids],
+                    "达标项数",
+                    "核验：错误 / 警告 / 提示",
+                ],
                 rows,
-                [False, *[True] * len(ids), True],
-                note="核验条数与各校报告附录“数据核验”所列相同（含上一年度的数据）；"
-                "学校名称链接到该校的报告。",
+                [False, *[True] * len(ids), True, True],
+                note="达标项数 = 达标的国家标准数 / 已填报的标准数（未填报的不计入）；核验条数与"
+                "各校报告附录“数据核验”所列相同（含上一年度的数据）；学校名称链接到该校的报告。",
             )
         )
 
@@ -318,7 +341,7 @@ class Summary:
                 markup.esc(spec_of(r.indicator).name),
                 markup.esc(number(r.indicator, r.value)),
                 markup.esc("偏高" if r.side == "high" else "偏低"),
-                markup.esc(f"{number(r.indicator, r.low)} 至 {number(r.indicator, r.high)}"),
+                markup.esc(_fences(r.indicator, r.low, r.high)),
             ]
             for r in out.itertuples()
         ]

@@ -129,6 +129,18 @@ def standards_counts(status: pd.DataFrame, standards: Sequence[Mapping[str, Any]
     )
 
 
+def met_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """Per school (index): ``met``, the standards it meets, and ``reported``, those whose
+    figure it reports (a standard it does not report counts in neither)."""
+    met = status.assign(m=status["met"].fillna(False).astype(bool))
+    return pd.DataFrame(
+        {
+            "met": met.groupby("school_id", sort=False)["m"].sum(),
+            "reported": status.groupby("school_id", sort=False)["met"].count(),
+        }
+    ).astype(int)
+
+
 def outliers(
     values: pd.DataFrame,
     ids: Sequence[str],
