@@ -198,6 +198,39 @@ def test_wide_frame_keeps_missing_as_na(demo_region):
     assert isinstance(w, pd.DataFrame)
 
 
+def test_summary_command_stops_on_bad_input_before_writing(demo_region, tmp_path):
+    from typer.testing import CliRunner
+
+    from helpers.build.summary import build_summary
+    from helpers.cli import app
+    from tests.factories import edit
+
+    out = tmp_path / "out"
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["summary", "--year", "2019", "--data-dir", str(demo_region)])
+    assert unknown.exit_code == 2 and "没有学校有 2019 年度的数据" in unknown.output
+    missing = runner.invoke(
+        app, ["summary", "--year", "2024", "--school", "nosuch", "--data-dir", str(demo_region)]
+    )
+    assert missing.exit_code == 2 and "nosuch" in missing.output
+    edit(
+        demo_region / "demo002" / "2024" / "facts.yaml",
+        "students_male: {value: ",
+        "students_male: {value: -",
+    )
+    bad = runner.invoke(
+        app, ["summary", "--year", "2024", "--data-dir", str(demo_region), "--out", str(out)]
+    )
+    assert bad.exit_code == 2, bad.output
+    assert "demo002/2024/facts.yaml" in bad.output and "students_male" in bad.output
+    assert "Traceback" not in bad.output
+    assert not (out / "summary").exists()
+    (demo_region / "summary").mkdir()
+    (demo_region / "summary" / "school.yaml").write_text("name: 汇总\n", "utf-8")
+    with pytest.raises(Exception, match="冲突"):
+        build_summary(2024, data_dir=demo_region, out_dir=out)
+
+
 def test_summary_class_takes_collected_data(demo_region):
     data = collect(YEAR, ["demo001", "demo002"], demo_region, audit=False)
     s = Summary(data, chapter="3")

@@ -90,6 +90,10 @@ def summary_title(year: int) -> str:
 def summary_schools(year: int, schools: Sequence[str] | None, data_dir: Path) -> list[str]:
     """The schools to summarise: those named (each must have the year), else every school
     of the data folder with a folder for the year."""
+    if SUMMARY_DIR in (schools or paths.list_schools(data_dir)):
+        raise BuildError(
+            f"学校编号 {SUMMARY_DIR!r} 与汇总报告的目录 <报告目录>/{SUMMARY_DIR}/ 冲突，请为该校改用其他编号"
+        )
     if schools:
         return [s for s, _ in resolve_targets(schools, [year], data_dir)]
     found = [s for s in paths.list_schools(data_dir) if year in paths.list_years(s, data_dir)]
