@@ -9,6 +9,7 @@ import statistics
 import pandas as pd
 import pytest
 
+from helpers import fmt
 from helpers.specs.registry import registry
 from helpers.summary import stats
 from helpers.summary.api import Summary, open_summary
@@ -166,8 +167,14 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     table = next(t for t in tables if "生均纸质图书" in t)
     name = s.data.schools.set_index("school_id").loc[lacking[0], "school_name"]
     row = next(r for r in table.split("<tr>") if name in r)
-    books = [visible(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)].index("生均纸质图书")
+    books = [visible(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)].index(
+        "生均纸质图书（册/生）"
+    )
     assert visible(re.findall(r"<td[^>]*>(.*?)</td>", row)[books]) == "未填报"
+    # a figure as the school's own report prints it: the ratio recomputed by hand
+    hand = by_hand(demo_region, [lacking[0]])[lacking[0]]
+    first = next(r for r in tables[0].split("<tr>") if name in r)
+    assert f"1:{fmt.number(hand['student_teacher_ratio'], 2)}" in visible(first)
     assert "离群值的定义" in text and "1.5" in text
 
 

@@ -67,7 +67,7 @@ def test_summary_report_has_the_tables_links_and_missing_figures(region):
         if "各校对照国家标准" in f.get_text() and "生均纸质图书" in f.get_text()
     )
     header = [th.get_text() for th in table.select("thead th")]
-    books = header.index("生均纸质图书")
+    books = header.index("生均纸质图书（册/生）")
     row = next(tr for tr in table.select("tbody tr") if "demo003" in str(tr))
     assert row.select("td")[books].get_text() == "未填报"
     assert "1 所学校未填报" in text

@@ -40,16 +40,26 @@ def spec_of(iid: str) -> Any:
     return registry().indicators.get(iid) or fact_spec(iid)
 
 
-def number(iid: str, value: float | None, spread: bool = False) -> str:
+def number(iid: str, value: float | None, spread: bool = False, unit: bool = True) -> str:
     """A figure of ``iid`` as its report prints it (unit, decimals); 未填报 when missing.
-    ``spread``: a median or quartile of a count may fall between two integers (one decimal)."""
+    ``spread``: a median or quartile of a count may fall between two integers (one decimal);
+    ``unit=False``: the number alone (a ratio stays ``1:x``), for a column that names it."""
     if value is None or pd.isna(value):
         return fmt.MISSING
     spec = spec_of(iid)
     decimals = spec.decimals if spec.decimals >= 0 else fmt.decimals_for(float(value))
     if spread and decimals == 0 and float(value) != int(float(value)):
         decimals = 1
+    if not unit and spec.unit != "ratio":
+        return fmt.number(float(value), decimals, thousands=True)
     return fmt.with_unit(float(value), spec.unit, decimals, thousands=spec.unit != "ratio")
+
+
+def label_with_unit(iid: str) -> str:
+    """``生均纸质图书（册/生）``: the short label with the unit the numbers beside it omit."""
+    spec = spec_of(iid)
+    short = keys.SHORT.get(iid, spec.name)
+    return f"{short}（{spec.unit}）" if spec.unit and spec.unit != "ratio" else short
 
 
 def _cn(n: int) -> str:
@@ -172,23 +182,31 @@ class Summary:
         return Html(table + ptable)
 
     def distribution(self) -> Html:
-        """主要指标的分布: reporting schools, min, quartiles, median, max."""
+        """主要指标的分布: reporting schools, min, quartiles, median, max (the unit in the
+        indicator's cell, so that the table fits a printed page)."""
         ids = list(keys.KEY_INDICATORS)
         dist = stats.distribution(self.values, ids)
         rows = []
+        lacking = []
         for r in dist.itertuples():
-            cells = [spec_of(r.indicator).name, f"{r.reported} 所", missing_text(r.missing) or "—"]
-            cells += [number(r.indicator, getattr(r, c), spread=True) for c in ("min", "q1")]
-            cells += [number(r.indicator, r.median, spread=True)]
-            cells += [number(r.indicator, getattr(r, c), spread=True) for c in ("q3", "max")]
+            cells = [label_with_unit(r.indicator), f"{r.reported} 所", f"{r.missing} 所"]
+            cells += [
+                number(r.indicator, getattr(r, c), spread=True, unit=False)
+                for c in ("min", "q1", "median", "q3", "max")
+            ]
             rows.append([markup.esc(c) for c in cells])
+            if r.missing:
+                lacking.append(f"{keys.KEY_INDICATORS[r.indicator]} {missing_text(r.missing)}")
+        note = "中位数与四分位数只计填报该指标的学校（四分位数按线性插值）；未填报的学校不计为 0。"
+        if lacking:
+            note += "未填报：" + "；".join(lacking) + "。"
         return Html(
             markup.table(
                 self._number("table"),
                 "主要指标在各校间的分布",
                 [
                     "指标",
-                    "填报学校",
+                    "填报",
                     "未填报",
                     "最小值",
                     "下四分位数",
@@ -197,8 +215,8 @@ class Summary:
                     "最大值",
                 ],
                 rows,
-                [False, True, False, True, True, True, True, True],
-                note="中位数与四分位数只计填报该指标的学校（四分位数按线性插值）；未填报的学校不计为 0。",
+                [False, True, True, True, True, True, True, True],
+                note=note,
             )
         )
 
@@ -250,7 +268,7 @@ class Summary:
         by_school = {sid: g.set_index("standard") for sid, g in self.status.groupby("school_id")}
         out = []
         for part, chunk in enumerate(chunks, 1):
-            header = ["学校", *[keys.SHORT.get(s["indicator"], s["indicator"]) for _, s in chunk]]
+            header = ["学校", *[label_with_unit(s["indicator"]) for _, s in chunk]]
             rows = []
             for sid, name in self.data.schools.itertuples(index=False):
                 g = by_school[sid]
@@ -280,7 +298,8 @@ class Summary:
         mark = MARK_MET if met else MARK_NOT_MET
         style = "" if met else ' style="color: #b42318; font-weight: 600"'
         cls = "nb-met" if met else "nb-not-met"
-        return f'{markup.esc(number(iid, value))}<br><span class="{cls}"{style}>{mark}</span>'
+        text = markup.esc(number(iid, value, unit=False))
+        return f'{text}<br><span class="{cls}"{style}>{mark}</span>'
 
     def schools_indicators(self) -> Html:
         """Every school's other key indicators and its audit counts, linked to its report."""
@@ -297,7 +316,7 @@ class Summary:
         rows = []
         for sid, name in self.data.schools.itertuples(index=False):
             cells = [self.school_cell(sid, name)]
-            cells += [markup.esc(number(i, w.loc[sid, i])) for i in ids]
+            cells += [markup.esc(number(i, w.loc[sid, i], unit=False)) for i in ids]
             cells.append(markup.esc(f"{met.loc[sid, 'met']}/{met.loc[sid, 'reported']}"))
             if audit is not None and sid in audit.index:
                 a = audit.loc[sid]
@@ -311,7 +330,7 @@ class Summary:
                 "各校主要指标与数据核验",
                 [
                     "学校",
-                    *[keys.KEY_INDICATORS[i] for i in ids],
+                    *[label_with_unit(i) for i in ids],
                     "达标项数",
                     "核验：错误 / 警告 / 提示",
                 ],
