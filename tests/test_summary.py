@@ -150,6 +150,7 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
             s.standards(),
             s.schools_standards(),
             s.schools_indicators(),
+            s.schools_audit(),
             s.outliers(),
             *(s.charts(g) for g in ("办学规模", "师资队伍", "办学条件", "学生发展")),
         )
@@ -178,6 +179,22 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     assert "离群值的定义" in text and "1.5" in text
 
 
+def test_audit_counts_are_those_of_each_schools_report(demo_region):
+    from helpers.indicators.audit import report_findings
+    from helpers.ingest.load import load_school_year
+
+    s = open_summary(YEAR, None, demo_region, None, audit=True)
+    table = str(s.schools_audit())
+    for sid, name in s.data.schools.itertuples(index=False):
+        found = report_findings(load_school_year(sid, YEAR, demo_region))
+        row = next(r for r in table.split("<tr>") if name in r)
+        cells = [visible(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        expected = [str(sum(f.severity == k for f in found)) for k in ("error", "warning", "info")]
+        assert cells[2:] == expected, sid
+    # the generator's first school prints a ratio its counts do not give: a warning
+    assert int(s.data.audit.set_index("school_id").loc["demo001", "warning"]) >= 1
+
+
 def test_a_one_school_summary_works(demo_region):
     s = open_summary(YEAR, ["demo002"], demo_region, None, audit=True)
     assert s.n == 1
@@ -187,7 +204,14 @@ def test_a_one_school_summary_works(demo_region):
     assert dist["q1"] == dist["q3"] == dist["median"]
     text = visible(str(s.outliers()))
     assert "没有离群值" in text
-    for call in (s.totals, s.distribution, s.standards, s.schools_standards, s.schools_indicators):
+    for call in (
+        s.totals,
+        s.distribution,
+        s.standards,
+        s.schools_standards,
+        s.schools_indicators,
+        s.schools_audit,
+    ):
         assert "nan" not in visible(str(call()))
     assert "图1-1" in visible(str(s.charts("师资队伍")))
 

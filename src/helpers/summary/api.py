@@ -7,7 +7,8 @@
     s.charts("师资队伍")     # 图1-1 …: each key indicator across schools
     s.standards()           # 达标 counts per national standard
     s.schools_standards()   # every school against every standard
-    s.schools_indicators()  # every school's other key indicators and audit counts, linked
+    s.schools_indicators()  # every school's other key indicators, linked to its report
+    s.schools_audit()       # every school's 达标 count and audit counts
     s.outliers()            # the schools outside 1.5 IQR
 
 Each call returns HTML (helpers.report.api.Html) that JupyterLab and nbconvert display; the
@@ -260,7 +261,7 @@ class Summary:
     def _share(part: int, whole: int) -> str:
         return fmt.percent(part / whole * 100) if whole else "—"
 
-    def schools_standards(self, per_table: int = 7) -> Html:
+    def schools_standards(self, per_table: int = 4) -> Html:
         """Every school's figure for each standard, marked 达标 / 未达标 / 未填报: one table
         per ``per_table`` standards, so that each fits the page."""
         std = list(enumerate(self.standards_list))
@@ -302,7 +303,7 @@ class Summary:
         return f'{text}<br><span class="{cls}"{style}>{mark}</span>'
 
     def schools_indicators(self) -> Html:
-        """Every school's other key indicators and its audit counts, linked to its report."""
+        """Every school's other key indicators, linked to its report."""
         ids = [
             "students_full_time",
             "employment_rate",
@@ -311,33 +312,44 @@ class Summary:
             "funding_per_student",
         ]
         w = stats.wide(self.values, ids)
+        rows = []
+        for sid, name in self.data.schools.itertuples(index=False):
+            cells = [self.school_cell(sid, name)]
+            cells += [markup.esc(number(i, w.loc[sid, i], unit=False)) for i in ids]
+            rows.append(cells)
+        return Html(
+            markup.table(
+                self._number("table"),
+                "各校学生发展与经费指标",
+                ["学校", *[label_with_unit(i) for i in ids]],
+                rows,
+                [False, *[True] * len(ids)],
+                note="学校名称链接到该校的报告。",
+            )
+        )
+
+    def schools_audit(self) -> Html:
+        """Every school's 达标 count and audit counts (its report's 数据核验), linked."""
         audit = self.data.audit.set_index("school_id") if len(self.data.audit) else None
         met = stats.met_counts(self.status)
         rows = []
         for sid, name in self.data.schools.itertuples(index=False):
             cells = [self.school_cell(sid, name)]
-            cells += [markup.esc(number(i, w.loc[sid, i], unit=False)) for i in ids]
             cells.append(markup.esc(f"{met.loc[sid, 'met']}/{met.loc[sid, 'reported']}"))
             if audit is not None and sid in audit.index:
-                a = audit.loc[sid]
-                cells.append(markup.esc(f"{a['error']} / {a['warning']} / {a['info']}"))
+                cells += [markup.esc(str(audit.loc[sid, k])) for k in ("error", "warning", "info")]
             else:
-                cells.append(markup.esc("—"))
+                cells += [markup.esc("—")] * 3
             rows.append(cells)
         return Html(
             markup.table(
                 self._number("table"),
-                "各校主要指标与数据核验",
-                [
-                    "学校",
-                    *[label_with_unit(i) for i in ids],
-                    "达标项数",
-                    "核验：错误 / 警告 / 提示",
-                ],
+                "各校达标项数与数据核验",
+                ["学校", "达标项数", "核验错误", "核验警告", "核验提示"],
                 rows,
-                [False, *[True] * len(ids), True, True],
+                [False, True, True, True, True],
                 note="达标项数 = 达标的国家标准数 / 已填报的标准数（未填报的不计入）；核验条数与"
-                "各校报告附录“数据核验”所列相同（含上一年度的数据）；学校名称链接到该校的报告。",
+                "各校报告附录“数据核验”所列相同（含上一年度的数据）。",
             )
         )
 
