@@ -125,6 +125,21 @@ def test_outliers_are_outside_one_and_a_half_iqr():
     assert stats.outliers(values, ["x"], min_schools=6).empty  # only 5 report it
 
 
+def test_every_key_indicator_has_a_chart_and_the_notebook_draws_every_chart():
+    import json
+
+    from helpers.summary import keys
+    from tests.factories import ROOT
+
+    charted = [i for ids in keys.CHART_GROUPS.values() for i in ids]
+    assert sorted(charted) == sorted(keys.KEY_INDICATORS)
+    nb = json.loads((ROOT / "notebooks" / "summary" / "01_region.ipynb").read_text("utf-8"))
+    sources = ["".join(c["source"]) for c in nb["cells"]]
+    assert [f's.charts("{g}")' in sources for g in keys.CHART_GROUPS] == [True] * len(
+        keys.CHART_GROUPS
+    )
+
+
 def test_meets_keeps_missing_apart():
     std = {"indicator": "student_teacher_ratio", "max": 20}
     assert stats.meets(20.0, std) is True and stats.meets(20.01, std) is False
@@ -152,7 +167,7 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
             s.schools_indicators(),
             s.schools_audit(),
             s.outliers(),
-            *(s.charts(g) for g in ("办学规模", "师资队伍", "办学条件", "学生发展")),
+            *(s.charts(g) for g in ("办学规模", "师资队伍", "办学条件", "学生发展", "经费投入")),
         )
     )
     text = visible(re.sub(r"<style.*?</style>", "", html, flags=re.S))

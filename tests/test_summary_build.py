@@ -53,7 +53,7 @@ def test_summary_report_has_the_tables_links_and_missing_figures(region):
     ):
         assert caption in text
     assert "中等职业教育质量年度报告区域汇总（2024年度）" in text
-    assert len(soup.select("figure.nb-figure img")) == 4  # the distribution charts
+    assert len(soup.select("figure.nb-figure img")) == 5  # the distribution charts
     # every school's name links to its built report, relative to the summary's folder
     hrefs = {a["href"] for a in soup.find_all("a", href=True) if a["href"].endswith("report.html")}
     assert hrefs == {f"../../demo00{i}/{YEAR}/report.html" for i in (1, 2, 3)}

@@ -64,8 +64,10 @@ CHART_GROUPS: dict[str, tuple[str, ...]] = {
         "books_per_student",
         "land_area_per_student",
         "building_area_per_student",
+        "practice_stations_per_student",
     ),
     "学生发展": ("employment_rate", "further_study_rate", "satisfaction_overall_pct"),
+    "经费投入": ("funding_per_student",),
 }
 
 
