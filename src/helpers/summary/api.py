@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +125,19 @@ class Summary:
 
     def school_cell(self, school_id: str, name: str) -> str:
         href = self.report_href(school_id)
-        nowrap = ' style="white-space: nowrap"'
         if href is None:
-            return f"<span{nowrap}>{markup.esc(name)}</span>" + markup.span(
-                "（报告尚未生成）", "nb-muted"
-            )
-        return f'<a href="{markup.esc(href)}"{nowrap}>{markup.esc(name)}</a>'
+            return markup.esc(name) + markup.span("（报告尚未生成）", "nb-muted")
+        return f'<a href="{markup.esc(href)}">{markup.esc(name)}</a>'
+
+    def _school_table(
+        self, title: str, header: list[str], rows: list[list[str]], note: str = ""
+    ) -> str:
+        """A table of one row per school whose long column headers may wrap (numeric columns
+        never do), so that it fits a printed page: the figures are right-aligned in their cells."""
+        right = [
+            [r[0], *(f'<div style="text-align: right">{c}</div>' for c in r[1:])] for r in rows
+        ]
+        return markup.table(self._number("table"), title, header, right, None, note=note)
 
     # ------------------------------------------------------------------ what cells call
     def overview(self) -> Html:
@@ -265,7 +273,10 @@ class Summary:
         """Every school's figure for each standard, marked 达标 / 未达标 / 未填报: one table
         per ``per_table`` standards, so that each fits the page."""
         std = list(enumerate(self.standards_list))
-        chunks = [std[i : i + per_table] for i in range(0, len(std), per_table)]
+        parts = max(1, -(-len(std) // per_table))  # as few tables as fit, evenly filled
+        size, extra = divmod(len(std), parts)
+        bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+        chunks = [std[a:b] for a, b in pairwise(bounds)]
         by_school = {sid: g.set_index("standard") for sid, g in self.status.groupby("school_id")}
         out = []
         for part, chunk in enumerate(chunks, 1):
@@ -280,16 +291,8 @@ class Summary:
                     )
                 rows.append(cells)
             title = "各校对照国家标准" + (f"（{_cn(part)}）" if len(chunks) > 1 else "")
-            out.append(
-                markup.table(
-                    self._number("table"),
-                    title,
-                    header,
-                    rows,
-                    [False, *[True] * len(chunk)],
-                    note="未填报的项既不计为达标，也不计为未达标。" if part == len(chunks) else "",
-                )
-            )
+            note = "未填报的项既不计为达标，也不计为未达标。" if part == len(chunks) else ""
+            out.append(self._school_table(title, header, rows, note))
         return Html("".join(out))
 
     @staticmethod
@@ -317,16 +320,9 @@ class Summary:
             cells = [self.school_cell(sid, name)]
             cells += [markup.esc(number(i, w.loc[sid, i], unit=False)) for i in ids]
             rows.append(cells)
-        return Html(
-            markup.table(
-                self._number("table"),
-                "各校学生发展与经费指标",
-                ["学校", *[label_with_unit(i) for i in ids]],
-                rows,
-                [False, *[True] * len(ids)],
-                note="学校名称链接到该校的报告。",
-            )
-        )
+        header = ["学校", *[label_with_unit(i) for i in ids]]
+        note = "学校名称链接到该校的报告。"
+        return Html(self._school_table("各校学生发展与经费指标", header, rows, note))
 
     def schools_audit(self) -> Html:
         """Every school's 达标 count and audit counts (its report's 数据核验), linked."""
@@ -341,17 +337,12 @@ class Summary:
             else:
                 cells += [markup.esc("—")] * 3
             rows.append(cells)
-        return Html(
-            markup.table(
-                self._number("table"),
-                "各校达标项数与数据核验",
-                ["学校", "达标项数", "核验错误", "核验警告", "核验提示"],
-                rows,
-                [False, True, True, True, True],
-                note="达标项数 = 达标的国家标准数 / 已填报的标准数（未填报的不计入）；核验条数与"
-                "各校报告附录“数据核验”所列相同（含上一年度的数据）。",
-            )
+        header = ["学校", "达标项数", "核验错误", "核验警告", "核验提示"]
+        note = (
+            "达标项数 = 达标的国家标准数 / 已填报的标准数（未填报的不计入）；核验条数与"
+            "各校报告附录“数据核验”所列相同（含上一年度的数据）。"
         )
+        return Html(self._school_table("各校达标项数与数据核验", header, rows, note))
 
     def outliers(self) -> Html:
         """The schools outside 1.5 IQR of a key indicator, with the definition stated."""
