@@ -66,6 +66,16 @@ def make_school() -> Callable[..., Path]:
     return _make_school
 
 
+@pytest.fixture
+def demo_region(tmp_path: Path) -> Path:
+    """Five synthetic schools (helpers.demo, seed 3) for 2023–2024; returns the raw folder."""
+    from helpers.demo import generate
+
+    raw = tmp_path / "demo-raw"
+    generate(raw, 5, [2023, 2024], seed=3)
+    return raw
+
+
 @pytest.fixture(scope="session")
 def built_reports(tmp_path_factory) -> Path:
     """The bundled school's 2024 and 2023 reports, built once per test session (per worker:

@@ -286,3 +286,13 @@ def sections_saying_only_missing(html: str) -> list[str]:
         if (not body and "§" not in texts) or only_missing:
             out.append(h.get_text(strip=True))
     return out
+
+
+# ----------------------------------------------------------------------------- synthetic schools
+
+
+def raw_facts(raw: Path, school_id: str, year: int) -> dict[str, float]:
+    """A school-year's facts.yaml read by hand (one observation per fact, as helpers.demo
+    writes them): ``{field: value}``; for tests that recompute figures independently."""
+    doc = yaml.safe_load((raw / school_id / str(year) / "facts.yaml").read_text("utf-8")) or {}
+    return {k: float(v["value"]) for k, v in doc.items()}

@@ -19,8 +19,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("helpers.specs",),
     ("helpers.model",),
     ("helpers.ingest",),
+    ("helpers.demo",),  # writes raw data in the formats ingest reads
     ("helpers.indicators",),
     ("helpers.report",),
+    ("helpers.summary",),  # the regional summary: every school's indicators, pages like a report's
     ("helpers.build",),
     ("helpers.cli",),
 ]

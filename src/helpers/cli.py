@@ -300,6 +300,76 @@ def _print_pdfs(result) -> None:
         console.print(f"PDF：{target}（{page_count(target)} 页）")
 
 
+@app.command()
+def summary(
+    year: Annotated[int, typer.Option("--year", "-y", help="年度")],
+    school: SchoolOpt = None,
+    data_dir: DataOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="报告目录；默认：reports（写入 <目录>/summary/<年度>/）"),
+    ] = None,
+    notebooks: Annotated[
+        Path | None,
+        typer.Option("--notebooks", help="汇总笔记本目录；默认：notebooks/summary"),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数；默认：CPU 核数")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="全部重新执行")] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
+    ] = False,
+) -> None:
+    """区域汇总报告：各校主要指标、分布、达标情况、离群值与数据核验（只重建有变化的部分）。"""
+    from helpers.build.core import BuildError
+    from helpers.build.summary import build_summary
+
+    try:
+        with _Progress() as progress:
+            result = build_summary(
+                year,
+                schools=school,
+                data_dir=data_dir,
+                out_dir=out,
+                notebooks_dir=notebooks,
+                jobs=jobs,
+                force=force,
+                on_event=progress,
+            )
+    except BuildError as e:
+        raise _fail(str(e)) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]已中断[/]：内核与工作进程已停止，已有的报告文件保持不变。")
+        raise typer.Exit(130) from None
+    for c in result.failed:
+        console.print(f"[bold red]✗ 失败[/] {escape(c.label)}：{escape(c.error or '')}")
+    if result.audit_errors:
+        listed = "、".join(f"{s}（{n} 个）" for s, n in result.audit_errors.items())
+        console.print(
+            f"[yellow]⚠ 以下学校的数据审核有错误[/]（汇总照常生成，见各校核验条数）：{escape(listed)}"
+        )
+    state = "已更新" if result.regenerated else "全部为最新，未改动"
+    console.print(
+        f"汇总 {len(result.schools)} 所学校，执行 {len(result.executed)} 个笔记本，"
+        f"失败 {len(result.failed)} 个；用时 {result.seconds:.1f} 秒（{state}）。"
+    )
+    console.print(f"汇总报告：{result.index}")
+    if pdf and result.report.is_file():
+        from helpers.build.pdf import PdfUnavailable, page_count, print_pdf
+
+        target = result.report.with_suffix(".pdf")
+        try:
+            print_pdf(result.report, target)
+        except PdfUnavailable as e:
+            raise _fail(str(e)) from None
+        except (RuntimeError, OSError) as e:
+            raise _fail(f"PDF 生成失败：{e}") from None
+        console.print(f"PDF：{target}（{page_count(target)} 页）")
+    if result.failed:
+        raise typer.Exit(1)
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -471,6 +541,32 @@ def schema(
         console.print(f"已写出 {path}")
     if not stale:
         console.print("JSON Schema 均为最新，未改动。")
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="写入的原始数据目录（之后作 --data-dir）")],
+    schools: Annotated[int, typer.Option("--schools", "-n", min=1, help="学校数")] = 3,
+    years: Annotated[
+        str, typer.Option("--years", help="年度，如 2022-2024 或 2023,2024")
+    ] = "2022-2024",
+    seed: Annotated[int, typer.Option("--seed", help="随机种子（相同种子生成相同文件）")] = 0,
+) -> None:
+    """生成虚拟学校的原始数据（供测试与基准测试；不是真实数据，不要提交）。"""
+    from helpers.demo import generate, parse_years
+
+    try:
+        made = generate(out, schools, parse_years(years), seed)
+    except (ValueError, FileExistsError) as e:
+        raise _fail(str(e)) from None
+    for s in made:
+        partial = f"；部分年度 {', '.join(map(str, s.partial_years))}" if s.partial_years else ""
+        years_text = ", ".join(map(str, s.years))
+        console.print(f"{s.school_id}（{escape(s.name)}）{years_text}{partial}", soft_wrap=True)
+    console.print(
+        f"已生成 {len(made)} 所学校：{out.resolve()}（nianbao build --data-dir {out}）",
+        soft_wrap=True,
+    )
 
 
 @app.command()
