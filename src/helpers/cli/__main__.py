@@ -1,0 +1,5 @@
+"""``python -m helpers.cli``."""
+
+from helpers.cli import app
+
+app()
