@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("helpers.model",),
     ("helpers.ingest",),
     ("helpers.indicators",),
+    ("helpers.exchange",),
     ("helpers.report",),
     ("helpers.build",),
     ("helpers.cli",),

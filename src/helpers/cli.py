@@ -492,5 +492,8 @@ def clean(
         console.print("没有需要删除的内容。")
 
 
+# export-xlsx, import-xlsx, import-docx (helpers/exchange)
+__import__("helpers.exchange.commands", fromlist=["register"]).register(app)
+
 if __name__ == "__main__":
     app()
