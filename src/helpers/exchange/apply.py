@@ -64,13 +64,13 @@ def _trace(p: Problem, wb: Workbook, files: raw_files.RawFiles, d: Dictionary) -
         label = d.label(o.field)
         if p.rule.startswith("parts_") and p.column:
             involved = [f.strip() for f in p.column.split("+")]
-            shown = [
-                f"{d.label(f)} {raw_files.cell_of(wb, x)}"
+            if o.field not in involved:  # the whole is a fact: named first
+                involved.insert(0, o.field)
+            label = "；".join(
+                f"{d.label(f)} "
+                + "、".join(raw_files.cell_of(wb, x) for x in wb.observations if x.field == f)
                 for f in involved
-                for x in wb.observations
-                if x.field == f
-            ]
-            label = "、".join(shown)
+            )
     elif name == "meta.yaml":
         key = files.meta_lines.get(p.row or 0) or p.column
         row = wb.meta_rows.get(str(key))
@@ -94,9 +94,16 @@ def _trace(p: Problem, wb: Workbook, files: raw_files.RawFiles, d: Dictionary) -
             where = f"{sheet}!{sheet_row}:{sheet_row}"
         else:
             where = sheet
+    if where is None and name in files.files:
+        where = layout.FACTS_SHEET if name == "facts.yaml" else layout.META_SHEET
     if where is None:
         return p
     return Problem(where, p.rule, p.message, None, label, p.value, p.severity, p.hint)
+
+
+def _missing(p: Problem, wb: Workbook) -> bool:
+    """A file missing from the stage because its sheet is: the sheet's error says it."""
+    return p.rule == "missing_file" and any(x.rule == "missing_sheet" for x in wb.errors)
 
 
 def _stage(
@@ -153,9 +160,10 @@ def import_xlsx(
     result = ImportResult()
     wb = read_workbook(path, d)
     result.notes += [p for p in wb.problems if p.severity != "error"]
-    if wb.errors:
+    if any(p.rule == "not_xlsx" for p in wb.errors):
         result.problems = wb.errors
         return result
+    # the rest is validated even when some cells failed, so one run lists every error
     files = raw_files.render(wb, year, d)
     with tempfile.TemporaryDirectory(prefix="nianbao-import-") as tmp:
         raw, extra = _stage(Path(tmp), school_id, year, data_dir, wb)
@@ -166,9 +174,13 @@ def import_xlsx(
         try:
             sy = load_school_year(school_id, year, raw, with_previous=False)
         except DataValidationError as e:
-            result.problems = [_trace(p, wb, files, d) for p in e.problems if p.severity == "error"]
+            staged = [_trace(p, wb, files, d) for p in e.problems if p.severity == "error"]
+            result.problems = wb.errors + [p for p in staged if not _missing(p, wb)]
             return result
         result.notes += [_trace(p, wb, files, d) for p in sy.warnings]
+        if wb.errors:
+            result.problems = wb.errors
+            return result
     folder = paths.raw_root(data_dir) / school_id / str(year)
     result.changes, keep = changes_between(folder, school_id, year, data_dir, sy, d)
     result.unchanged = sorted(keep)

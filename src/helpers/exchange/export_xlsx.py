@@ -120,14 +120,16 @@ def _meta_sheet(wb: Workbook, data: YearData, d: Dictionary) -> None:
 
 
 def _fact_rows(data: YearData, d: Dictionary) -> list[tuple[str, dict[str, object]]]:
-    """(field, cells) of 基础数据: every observation of the year, and one empty row for every
-    fact the year does not state, in the data dictionary's order."""
+    """(field, cells) of 基础数据: every observation of the year in the order of its
+    facts.yaml (the order the audit lists them in), then one empty row for every fact the year
+    does not state, in the data dictionary's order."""
     by_field: dict[str, list] = {}
     for o in data.observations:
         by_field.setdefault(o.field, []).append(o)
     default_doc = data.meta.get("default_document")
     rows = []
-    for name, spec in d.facts.items():
+    for name in [*by_field, *(n for n in d.facts if n not in by_field)]:
+        spec = d.facts[name]
         observations = by_field.get(name) or [None]
         for o in observations:
             cells: dict[str, object] = {}
