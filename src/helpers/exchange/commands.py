@@ -87,7 +87,36 @@ def import_xlsx(
         console.print(f"内容未变、保持原样：{'、'.join(result.unchanged)}")
 
 
+def import_docx(
+    file: Annotated[Path, typer.Argument(help="报告的 Word 稿 .docx")],
+    school: School,
+    year: Year,
+    data_dir: DataDir = None,
+    yes: Yes = False,
+) -> None:
+    """按带编号的标题（1.1.1 学校概况、案例N、挑战N）把 Word 稿拆分为该年度的 text/*.md，图片存入 images/。"""
+    from helpers.exchange.import_docx import import_docx as run
+
+    if not file.is_file():
+        err_console.print(f"[bold red]错误：[/]找不到文件 {escape(str(file))}")
+        raise typer.Exit(2)
+    result = run(file, school, year, data_dir, yes)
+    _lines("数字已改为占位符：", result.placeholders, "cyan", console)
+    _lines("与数据不符的数字（请核对）：", result.contradictions, "yellow", console)
+    _lines("无法识别的标题（未导入）：", result.unknown, "yellow", console)
+    _lines("Word 稿中没有的章节：", result.missing, "yellow", console)
+    if result.problems:
+        _lines("未通过校验（未写入任何文件）：", result.problems, "red", err_console)
+        raise typer.Exit(2)
+    if result.needs_yes:
+        _lines("将改写已有的文件：", result.changes, "yellow", err_console)
+        err_console.print("未写入任何文件。确认无误后加上 --yes 重新运行。")
+        raise typer.Exit(1)
+    console.print(f"已写入：{'、'.join(result.written + result.images) or '（无）'}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``nianbao`` app."""
     app.command("export-xlsx")(export_xlsx)
     app.command("import-xlsx")(import_xlsx)
+    app.command("import-docx")(import_docx)

@@ -28,7 +28,7 @@ from helpers.ingest.schemas import validate_table
 from helpers.specs.dictionary import load_dictionary
 
 REQUIRED_FILES = ("meta.yaml", "facts.yaml")
-KNOWN_EXTRA = {"text", "README.md", "NOTES.md", ".gitkeep"}
+KNOWN_EXTRA = {"text", "images", "README.md", "NOTES.md", ".gitkeep"}
 
 
 @dataclass

@@ -33,7 +33,7 @@ from helpers.specs import sentences
 KINDS = {"preface", "section", "case", "challenge"}
 EMBED_KINDS = ("table", "figure")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
+_MD = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
                         value=target,
                     )
                 )
-        elif target and not (path.parent / target).is_file():
+        elif target and not photo_path(path, target).is_file():
             problems.append(
                 Problem(
                     n.file,
@@ -199,6 +199,14 @@ def _check_images(n: Narrative, path: Path, first_line: int) -> list[Problem]:
                 )
             )
     return problems
+
+
+def photo_path(md: Path, target: str) -> Path:
+    """Where a photo of the prose is on file: ``images/<file>`` in the year folder (what
+    ``nianbao import-docx`` writes), any other path next to the Markdown file."""
+    if target.startswith("images/"):
+        return md.parent.parent / target
+    return md.parent / target
 
 
 def _known_placeholder(name: str) -> bool:

@@ -30,6 +30,7 @@ import pandas as pd
 from helpers import paths
 from helpers.indicators import disclose
 from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.ingest.narrative import photo_path
 from helpers.ingest.processed import load_fresh
 from helpers.report import analysis, charts, interactive, markup, notebooks, textgen
 from helpers.report.figures import FIGURES, png
@@ -335,8 +336,8 @@ class Report:
                     raise KeyError(f"{n.file}: " + _unknown("图表", ident, FIGURES))
                 out.append(self._figure(ident))
             else:
-                folder = n.path.parent if n.path is not None else Path(".")
-                out.append(markup.photo(alt, folder / src if src else None))
+                md = n.path if n.path is not None else Path("text") / "_.md"
+                out.append(markup.photo(alt, photo_path(md, src) if src else None))
         return "</div>" + "".join(out) + '<div class="nb-prose">'
 
     def _table(self, tid: str) -> str:
