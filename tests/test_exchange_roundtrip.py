@@ -10,7 +10,6 @@ which the 数据核验 appendix cites as provenance: the files are written anew 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,10 @@ from tests.factories import BUNDLED, copy_school, visible
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 _LOCATIONS = [
-    (re.compile(r"[^\s（(：]*?raw/huichang/(\d{4})/([a-z_]+\.(?:yaml|csv))(?::\d+)?"), r"\2@\1"),
+    (
+        re.compile(r"[A-Za-z0-9_./-]*raw/huichang/(\d{4})/([a-z_]+\.(?:yaml|csv))(?::\d+)?"),
+        r"\2@\1",
+    ),
     (re.compile(r"([a-z_]+\.csv) 第 \d+ 行"), r"\1 第 # 行"),
     (re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?"), "<time>"),
     (re.compile(r"\d{4} 年 \d{1,2} 月 \d{1,2} 日 \d{2}:\d{2}"), "<time>"),
