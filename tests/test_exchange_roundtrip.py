@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 _LOCATIONS = [
     (
-        re.compile(r"[A-Za-z0-9_./-]*raw/huichang/(\d{4})/([a-z_]+\.(?:yaml|csv))(?::\d+)?"),
+        re.compile(r"(?:[A-Za-z0-9_.-]+/)*huichang/(\d{4})/([a-z_]+\.(?:yaml|csv))(?::\d+)?"),
         r"\2@\1",
     ),
     (re.compile(r"([a-z_]+\.csv) 第 \d+ 行"), r"\1 第 # 行"),

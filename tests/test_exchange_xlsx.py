@@ -287,3 +287,18 @@ def test_rejected_habits_name_the_cell(raw_copy, tmp_path, value):
     wb.save(path)
     result = import_xlsx(path, BUNDLED, 2024, raw_copy, yes=True)
     assert [(p.file, p.value) for p in result.problems] == [(f"基础数据!E{row}", value)]
+
+
+def test_table_errors_name_the_cell_under_a_moved_header(raw_copy, tmp_path):
+    path = export_xlsx(BUNDLED, 2024, tmp_path / "h.xlsx", raw_copy)
+    wb = openpyxl.load_workbook(path)
+    awards = wb["技能大赛获奖"]
+    awards.insert_rows(1, 2)  # two title rows: the header is now row 3, the first award row 4
+    awards.cell(4, 2).value = "国际级"
+    awards.cell(5, 4).value = "七"
+    wb.save(path)
+    result = import_xlsx(path, BUNDLED, 2024, raw_copy, yes=True)
+    found = {(p.file, p.rule, p.value) for p in result.problems}
+    assert ("技能大赛获奖!B4", "allowed_values", "国际级") in found
+    assert ("技能大赛获奖!D5", "not_a_number", "七") in found
+    assert len(found) == 2

@@ -175,7 +175,12 @@ def import_xlsx(
             sy = load_school_year(school_id, year, raw, with_previous=False)
         except DataValidationError as e:
             staged = [_trace(p, wb, files, d) for p in e.problems if p.severity == "error"]
-            result.problems = wb.errors + [p for p in staged if not _missing(p, wb)]
+            # one bad cell, one error: what the stage says again about a cell already named
+            # (a value left out of the file) is dropped
+            named = {p.file for p in wb.errors}
+            result.problems = wb.errors + [
+                p for p in staged if not _missing(p, wb) and p.file not in named
+            ]
             return result
         result.notes += [_trace(p, wb, files, d) for p in sy.warnings]
         if wb.errors:
