@@ -87,7 +87,7 @@ def test_docx_splits_into_markdown_with_images(raw_copy, tmp_path):
     text = (folder / "text" / "s1_1_3.md").read_text(encoding="utf-8")
     assert text.startswith('---\nsection: "1.1.3"\ntitle: 教师队伍\nkind: section\norder: 1\n---\n')
     # 105 人 is 双师型教师数 (and no other fact of 2024 with unit 人): a placeholder
-    assert "**“双师型”教师 {{ dual_qualified_teachers }}**" in text
+    assert "其中“**双师型”教师 {{ dual_qualified_teachers }}**。" in text
     assert "- 师德师风建设常态化\n- 教学能力比赛全员参与" in text
     assert "| 项目 | 说明 |\n|---|---|\n| 青蓝工程 | 以老带新 |" in text
     assert "![图 1 青年教师汇报课](images/draft-1.png)" in text
@@ -120,7 +120,7 @@ def test_imported_docx_builds_into_the_report(raw_copy, tmp_path):
     assert built.ok, [c.error for c in built.failed]
     html = (out / BUNDLED / "2024" / "01_talent.html").read_text(encoding="utf-8")
     # the placeholder shows the figure of the data (a tooltip span), inside the bold run
-    assert re.search(r"<strong>“双师型”教师 (<[^>]+>)*105 人(<[^>]+>)*</strong>", html)
+    assert re.search(r"“<strong>双师型”教师 (<[^>]+>)*105 人(<[^>]+>)*</strong>", html)
     assert "<li>师德师风建设常态化</li>" in html
     assert "<td>青蓝工程</td>" in html
     assert base64.b64encode(png()).decode() in html  # the picture, embedded

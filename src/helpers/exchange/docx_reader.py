@@ -70,8 +70,10 @@ def _runs_markdown(p: Any) -> str:
     text = ""
     for bold, t in out:
         if bold and t.strip():
-            lead, core, trail = re.match(r"^(\s*)(.*?)(\s*)$", t, re.S).groups()
-            text += f"{lead}**{core}**{trail}"
+            # punctuation at either end goes outside the ** (CommonMark does not open or
+            # close emphasis between a CJK letter and a punctuation mark: 其中**“双师型”**)
+            lead, core, trail = re.match(r"^([\s\W]*)(.*?)([\s\W]*)$", t, re.S).groups()
+            text += f"{lead}**{core}**{trail}" if core else t
         else:
             text += t
     return text.strip()
