@@ -2,9 +2,10 @@
 into a copy from which that year's facts, tables and meta were removed (its text/ stays)
 builds the same report.
 
-What may differ, and only that: the build time, the path of the data folder, and the line
-numbers of values in the rewritten raw files (``facts.yaml:11``, ``published.csv 第 2 行``),
-which the 数据核验 appendix cites as provenance: the files are written anew from the workbook.
+What may differ, and only that: the build time, the path of the data folder, the line numbers
+of values in the rewritten raw files (``facts.yaml:11``, ``published.csv 第 2 行``), which the
+数据核验 appendix cites as provenance, and the footer's fingerprint of those files: the files
+are written anew from the workbook. Everything else of the visible text is compared.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _LOCATIONS = [
     (re.compile(r"([a-z_]+\.csv) 第 \d+ 行"), r"\1 第 # 行"),
     (re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?"), "<time>"),
     (re.compile(r"\d{4} 年 \d{1,2} 月 \d{1,2} 日 \d{2}:\d{2}"), "<time>"),
+    # the footer's fingerprint of the raw files (rewritten) and the commit of the checkout
+    (re.compile(r"数据指纹 [0-9a-f]+"), "数据指纹 #"),
+    (re.compile(r"git [0-9a-f]{7,40}(\+dirty|（有未提交修改）)?"), "git #"),
 ]
 
 
