@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("helpers.ingest",),
     ("helpers.demo",),  # writes raw data in the formats ingest reads
     ("helpers.indicators",),
+    ("helpers.exchange",),
     ("helpers.report",),
     ("helpers.summary",),  # the regional summary: every school's indicators, pages like a report's
     ("helpers.build",),

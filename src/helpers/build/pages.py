@@ -57,6 +57,7 @@ def _write_pages(
     plan: _Plan, env: dict[str, Any], data_dir: Path, stale: Sequence[StaleChapter] = ()
 ) -> None:
     from helpers import __version__
+    from helpers.exchange.report_xlsx import write_report_xlsx
     from helpers.report import render
     from helpers.specs.outline import report_title
 
@@ -145,6 +146,8 @@ def _write_pages(
         mf.write_bytes(font, render.FONT_FILE.read_bytes())
     index_path, report_path, manifest_path = plan.outputs
     mf.write_text(report_path, report)
+    # the 附表 and indicators as a workbook for the bureau (helpers/exchange/report_xlsx.py)
+    write_report_xlsx(plan.school_id, plan.year, data_dir, report_path.with_suffix(".xlsx"))
     mf.write_text(index_path, index)
     mf.write_json(manifest_path, manifest)
 

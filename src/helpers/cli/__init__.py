@@ -14,7 +14,7 @@ out of date), 2 bad arguments or invalid data, 130 interrupted.
 
 from __future__ import annotations
 
-from helpers.cli import build, data  # noqa: F401  (each module registers its commands)
+from helpers.cli import build, data, exchange  # noqa: F401  (each module registers its commands)
 from helpers.cli.common import app, console, err_console
 
 __all__ = ["app", "console", "err_console"]

@@ -25,7 +25,7 @@ from helpers.ingest.numbers import Parsed
 from helpers.ingest.readers import YamlDoc
 from helpers.specs.dictionary import Dictionary, FieldSpec
 
-OBS_KEYS = {"value", "source", "period", "qualifier", "use", "doc", "note"}
+OBS_KEYS = {"value", "source", "period", "qualifier", "use", "doc", "note", "cell"}
 QUALIFIERS = {"约", "超过", "不足", "以上"}
 USE_RULE = "数据中标注 use: true 的取值"
 
@@ -44,6 +44,7 @@ class Observation:
     use: bool = False
     doc: str | None = None
     note: str | None = None
+    cell: str | None = None  # the workbook cell it was imported from (nianbao import-xlsx)
 
     @property
     def where(self) -> str:
@@ -249,6 +250,7 @@ def parse_observations(
                     use=use,
                     doc=_opt(item.get("doc")) or default_doc,
                     note=_opt(item.get("note")),
+                    cell=_opt(item.get("cell")),
                 )
             )
     return out, problems

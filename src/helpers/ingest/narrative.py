@@ -39,7 +39,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 EMBED_KINDS = ("table", "figure")
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_MD = MarkdownIt("commonmark", {"html": False, "typographer": False})
+_MD = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
 
 
 @dataclass(frozen=True)
