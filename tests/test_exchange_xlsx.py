@@ -3,6 +3,7 @@ losslessly with Excel's habits, names every bad cell, and writes all or nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -131,6 +132,16 @@ def test_round_trip_is_lossless(raw_copy, tmp_path):
     row = int(second["cell"].rsplit("E", 1)[1])
     assert ws.cell(row, 5).value == 3088 and ws.cell(row, 1).value == "students_full_time"
     assert back.facts["students_full_time"].chosen.cell == second["cell"]
+    # and every table row: the sheet range each CSV line came from
+    cells = list(csv.DictReader((folder / "imported_cells.csv").open(encoding="utf-8")))
+    awards_rows = [c for c in cells if c["file"] == "awards.csv"]
+    assert len(awards_rows) == len(original.tables["awards"])
+    book = openpyxl.load_workbook(path)
+    for c in awards_rows:
+        sheet, _, rng = c["cells"].removeprefix("[h.xlsx]").partition("!")
+        row = int(rng.split(":")[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        line = (folder / "awards.csv").read_text(encoding="utf-8").splitlines()[int(c["line"]) - 1]
+        assert str(book[sheet].cell(row, 1).value) == line.split(",")[0], c
     assert (folder / "text" / "s1_1_1.md").is_file()
 
 

@@ -116,6 +116,30 @@ def table_csv(wb: Workbook, name: str, out: RawFiles) -> str | None:
     return buf.getvalue()
 
 
+CELLS_FILE = "imported_cells.csv"  # where each table row of the year came from
+
+
+def cells_csv(wb: Workbook, out: RawFiles) -> str | None:
+    """Provenance of the table rows: ``file,line,cells`` with the workbook range each CSV line
+    was read from (``[book.xlsx]技能大赛获奖!A3:F3``), as facts.yaml's ``cell`` key is for
+    facts. The loader accepts the file and reads no data from it."""
+    from openpyxl.utils import get_column_letter
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["file", "line", "cells"])
+    rows = 0
+    for name, lines in out.table_lines.items():
+        record = wb.tables[name]
+        first = get_column_letter(min(record.columns.values()))
+        last = get_column_letter(max(record.columns.values()))
+        for line, sheet_row in lines.items():
+            cells = f"[{wb.name}]{record.sheet}!{first}{sheet_row}:{last}{sheet_row}"
+            writer.writerow([record.spec.file, line, cells])
+            rows += 1
+    return buf.getvalue() if rows else None
+
+
 def render(wb: Workbook, year: int, d: Dictionary | None = None) -> RawFiles:
     """The raw files of the year as the workbook states it."""
     d = d or load_dictionary()
@@ -124,6 +148,7 @@ def render(wb: Workbook, year: int, d: Dictionary | None = None) -> RawFiles:
     out.files["facts.yaml"] = facts_yaml(wb, year, out, d)
     for spec in d.tables.values():
         out.files[spec.file] = table_csv(wb, spec.name, out)
+    out.files[CELLS_FILE] = cells_csv(wb, out)
     return out
 
 

@@ -28,7 +28,9 @@ from helpers.ingest.schemas import validate_table
 from helpers.specs.dictionary import load_dictionary
 
 REQUIRED_FILES = ("meta.yaml", "facts.yaml")
-KNOWN_EXTRA = {"text", "images", "README.md", "NOTES.md", ".gitkeep"}
+# besides the data: prose, photos, notes, and the workbook cells of imported table rows
+# (written by nianbao import-xlsx; provenance only, no data is read from it)
+KNOWN_EXTRA = {"text", "images", "README.md", "NOTES.md", ".gitkeep", "imported_cells.csv"}
 
 
 @dataclass
