@@ -68,7 +68,7 @@ def test_new_school_from_blank_workbook_to_report(tmp_path):
     assert built.ok, [c.error for c in built.failed]
     folder = out / SCHOOL / str(YEAR)
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert NAME in html and "1,200" in html and "未填报" in html
+    assert NAME in html and "1200" in html and "未填报" in html  # no thousands separators
     sheet = openpyxl.load_workbook(folder / "report.xlsx")["附表2 教学资源表"]
     values = {r[1]: r[4] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert values["fulltime_teachers"] == 85

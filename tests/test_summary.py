@@ -190,7 +190,7 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     # a figure as the school's own report prints it: the ratio recomputed by hand
     hand = by_hand(demo_region, [lacking[0]])[lacking[0]]
     first = next(r for r in tables[0].split("<tr>") if name in r)
-    assert f"1:{fmt.number(hand['student_teacher_ratio'], 2)}" in visible(first)
+    assert f"{fmt.number(hand['student_teacher_ratio'], 2)}:1" in visible(first)  # 生师比 N:1
     assert "离群值的定义" in text and "1.5" in text
 
 

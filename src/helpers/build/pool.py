@@ -3,10 +3,12 @@ signal handling and lock that keep an interrupted build clean."""
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import queue
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -230,11 +232,27 @@ def _signals_raise() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    old_hook = sys.unraisablehook
+
+    def unraisable(u: Any) -> None:
+        # Ctrl-C that lands in a finalizer (a weakref callback, __del__) cannot propagate:
+        # Python would print "Exception ignored … Traceback" and go on building. Deliver it
+        # again to the main thread instead, a moment later from a timer thread, so that it is
+        # raised after this hook returned (it then stops the build as any Ctrl-C does).
+        if u.exc_type is not None and issubclass(u.exc_type, KeyboardInterrupt):
+            timer = threading.Timer(0.05, _thread.interrupt_main)
+            timer.daemon = True
+            timer.start()
+            return
+        old_hook(u)
+
     old_term = signal.signal(signal.SIGTERM, handler)
     old_int = signal.signal(signal.SIGINT, handler)
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = old_hook
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGINT, old_int)
 

@@ -45,7 +45,7 @@ from helpers.build.plan import (
     discover_chapters,
     resolve_targets,
 )
-from helpers.build.pool import _lock, _Pool, _run, _signals_ignored, _signals_raise
+from helpers.build.pool import _collect, _lock, _Pool, _signals_ignored, _signals_raise
 from helpers.build.results import ChapterResult, _chapter_result
 from helpers.build.validate import _validate
 
@@ -195,7 +195,11 @@ def build_summary(
                 pool = _Pool(min(jobs, len(tasks)), kernel_reuse)
                 pool.start()
                 emit("phase", {"text": "执行汇总笔记本"})
-                results = _run(pool, tasks, [plan], emit)
+                for t in tasks:
+                    t["code"] = env["code"]
+                pool.submit(tasks)
+                pool.seal()
+                results = _collect(pool, tasks, [plan], emit)
             chapters = [
                 _chapter_result(plan, c, results.get(_task_id(plan, c))) for c in plan.chapters
             ]

@@ -181,8 +181,11 @@ def read_draft(path: str | Path, stem: str = "docx") -> Draft:
                     pending_caption.append(len(current.paragraphs) - 1)
         name = (p.style.name if p.style is not None else "") or ""
         if text and pending_caption and (name == "Caption" or CAPTION_RE.match(text)):
-            for i in pending_caption:  # the caption under a picture becomes its alt text
-                current.paragraphs[i] = current.paragraphs[i].replace("![]", f"![{text}]", 1)
+            # the caption under a picture becomes its alt text, without Word's own number
+            # (图 1): the report numbers its figures itself (图N, with the charts)
+            caption = CAPTION_RE.sub("", text).strip() or text
+            for i in pending_caption:
+                current.paragraphs[i] = current.paragraphs[i].replace("![]", f"![{caption}]", 1)
             pending_caption = []
             continue
         pending_caption = [] if text else pending_caption
