@@ -14,6 +14,7 @@ from helpers.build import manifest as mf
 from helpers.build import stderr
 from helpers.build.kernel import START_TIMEOUT, _Kernel
 from helpers.build.plan import FAILED_SUFFIX
+from helpers.build.signals import redeliver_interrupts
 
 CELL_TIMEOUT = 1800  # seconds for one cell
 
@@ -303,6 +304,7 @@ def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) 
     """A worker process: one kernel, chapters one after another until the None sentinel."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     signal.signal(signal.SIGTERM, _on_sigterm)
+    redeliver_interrupts({signal.SIGTERM: _on_sigterm})  # not lost in a finalizer
     prepare_process()
     import logging
 

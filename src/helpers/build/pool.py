@@ -3,12 +3,10 @@ signal handling and lock that keep an interrupted build clean."""
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import queue
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -21,6 +19,7 @@ from helpers.build.execute import _worker_main, write_outputs
 from helpers.build.kernel import _kill_kernel_pid
 from helpers.build.plan import BuildError, Event, _Chapter, _Plan, _task_id
 from helpers.build.results import _chapter_result
+from helpers.build.signals import redeliver_interrupts
 
 LOCK_FILE = ".nianbao.lock"
 
@@ -232,27 +231,13 @@ def _signals_raise() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    old_hook = sys.unraisablehook
-
-    def unraisable(u: Any) -> None:
-        # Ctrl-C that lands in a finalizer (a weakref callback, __del__) cannot propagate:
-        # Python would print "Exception ignored … Traceback" and go on building. Deliver it
-        # again to the main thread instead, a moment later from a timer thread, so that it is
-        # raised after this hook returned (it then stops the build as any Ctrl-C does).
-        if u.exc_type is not None and issubclass(u.exc_type, KeyboardInterrupt):
-            timer = threading.Timer(0.05, _thread.interrupt_main)
-            timer.daemon = True
-            timer.start()
-            return
-        old_hook(u)
-
     old_term = signal.signal(signal.SIGTERM, handler)
     old_int = signal.signal(signal.SIGINT, handler)
-    sys.unraisablehook = unraisable
+    restore_hook = redeliver_interrupts({signal.SIGINT: handler, signal.SIGTERM: handler})
     try:
         yield
     finally:
-        sys.unraisablehook = old_hook
+        restore_hook()
         signal.signal(signal.SIGTERM, old_term)
         signal.signal(signal.SIGINT, old_int)
 
