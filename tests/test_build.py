@@ -340,10 +340,13 @@ def index_entries(index: str) -> dict[str, str]:
 
 
 def test_beijing_time_of_a_kept_version():
-    from helpers.report.render import beijing_time, stale_text
+    from helpers.fmt import beijing_time
+    from helpers.report.render import stale_text
 
     assert beijing_time("2026-12-01T02:32:59+00:00") == "2026年12月1日 10:32（北京时间）"
     assert beijing_time("2026-11-30T21:05:00-05:00") == "2026年12月1日 10:05（北京时间）"
+    assert beijing_time("2026-12-01T02:32:59", zone=False) == "2026年12月1日 10:32"  # naive: UTC
+    assert beijing_time("") == beijing_time(None) == ""
     assert stale_text("2026-12-01T10:32:00+08:00").startswith(
         "本章沿用 2026年12月1日 10:32（北京时间）生成的版本，最新构建失败"
     )

@@ -17,6 +17,7 @@ The rules, in one place (generated text and tables alike):
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 MISSING = "未填报"
@@ -109,3 +110,20 @@ def decimals_for(value: float) -> int:
     if "e" in text or text.endswith(".0"):
         return 0
     return len(text.split(".")[1])
+
+
+BEIJING = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
+
+
+def beijing_time(iso: str | None, zone: bool = True) -> str:
+    """An ISO timestamp as a reader writes it, in 北京时间: ``2026年12月2日 11:22（北京时间）``
+    (without ``zone``: the time alone). A time without a zone is read as UTC; an empty or
+    unreadable value gives ""."""
+    try:
+        t = datetime.fromisoformat(str(iso))
+    except (TypeError, ValueError):
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    t = t.astimezone(BEIJING)
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}" + ("（北京时间）" if zone else "")

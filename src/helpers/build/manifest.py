@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from helpers import atomic
+from helpers import atomic, fmt
 
 HELPERS_DIR = Path(__file__).resolve().parents[1]
 PACKAGES = (
@@ -176,24 +176,10 @@ def code_version(manifest: Mapping[str, Any]) -> str:
     return text
 
 
-def beijing_time(iso: str) -> str:
-    """An ISO timestamp as a reader writes it, in 北京时间: ``2026年12月2日 11:22``."""
-    from datetime import UTC, datetime, timedelta, timezone
-
-    try:
-        t = datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return ""
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    t = t.astimezone(timezone(timedelta(hours=8)))
-    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
-
-
 def footer_text(manifest: Mapping[str, Any]) -> str:
     """The provenance line at the foot of index.html and report.html, for a reader: when (北京
     时间) and from which data version. The code version and git commit stay in manifest.json."""
-    when = beijing_time(str(manifest.get("built_at", "")))
+    when = fmt.beijing_time(str(manifest.get("built_at", "")), zone=False)
     data = str(manifest.get("data_hash", ""))[:8]
     out = f"本报告生成于 {when}（北京时间）" if when else "本报告"
     if data:

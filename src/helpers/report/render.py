@@ -30,7 +30,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +38,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 from bs4.formatter import HTMLFormatter
 from markupsafe import Markup
 
+from helpers import fmt
 from helpers.report import markup, sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
 from helpers.report.markup import TEMPLATES_DIR, environment
@@ -222,13 +223,12 @@ def chapter_title(nb: Any) -> str | None:
 def built_date(built_at: str | None = None) -> str:
     """``2026年11月28日``: the day in 北京时间 of an ISO timestamp (now when None; a naive
     timestamp is this machine's time)."""
-    when = datetime.fromisoformat(built_at) if built_at else datetime.now(BEIJING)
-    return markup.chinese_date(when.astimezone(BEIJING).date())
+    when = datetime.fromisoformat(built_at) if built_at else datetime.now(fmt.BEIJING)
+    return markup.chinese_date(when.astimezone(fmt.BEIJING).date())
 
 
 # ----------------------------------------------------------------------------- stale chapters
 
-BEIJING = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
 # inline, so that the notice shows even on a page whose stylesheet predates it
 _STALE_STYLE = (
     "border-left: 4px solid #9a6700; background: #fff8e5; color: #1f2328; "
@@ -237,16 +237,9 @@ _STALE_STYLE = (
 _STALE_MARKS = ("NB-STALE", "/NB-STALE")
 
 
-def beijing_time(iso: str, zone: bool = True) -> str:
-    """``2026年12月1日 10:32（北京时间）`` from an ISO timestamp (naive = this machine's zone);
-    without ``zone``, the time alone."""
-    d = datetime.fromisoformat(iso).astimezone(BEIJING)
-    return f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}" + ("（北京时间）" if zone else "")
-
-
 def stale_text(kept_since: str | None) -> str:
     """What a reader is told about a chapter kept from an earlier build."""
-    when = f" {beijing_time(kept_since)}" if kept_since else "此前"
+    when = f" {fmt.beijing_time(kept_since)}" if kept_since else "此前"
     return f"本章沿用{when}生成的版本，最新构建失败，本章内容可能不是依据最新数据生成的。"
 
 
@@ -501,7 +494,7 @@ def _stale_summary(chapters: Sequence[ChapterPage]) -> str:
     parts = []
     if kept:
         items = "；".join(
-            f"{c.title}（{beijing_time(c.kept_since, zone=False)} 生成）"
+            f"{c.title}（{fmt.beijing_time(c.kept_since, zone=False)} 生成）"
             if c.kept_since
             else c.title
             for c in kept
