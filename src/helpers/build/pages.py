@@ -53,6 +53,37 @@ def _stale_chapters(plan: _Plan) -> list[StaleChapter]:
     return out
 
 
+def assemble(
+    folder: Path,
+    pages: list[Any],
+    school_name: str,
+    year: int,
+    footer: str,
+    built_at: str,
+    title: str | None = None,
+) -> tuple[str, str]:
+    """report.html and index.html of a folder's chapter pages (a school-year's or the
+    regional summary's), with the font file they link to put beside them."""
+    from helpers.report import render
+
+    report = render.combine(
+        pages, school_name=school_name, year=year, footer=footer, title=title, built_at=built_at
+    )
+    index = render.index_page(
+        [(f"{p.stem}.html" if p.html else None, p.title) for p in pages],
+        school_name=school_name,
+        year=year,
+        footer=footer,
+        title=title,
+        built_at=built_at,
+        pages=pages,
+    )
+    font = folder / render.FONT_ASSET
+    if not font.is_file() or font.read_bytes() != render.FONT_FILE.read_bytes():
+        mf.write_bytes(font, render.FONT_FILE.read_bytes())
+    return report, index
+
+
 def _write_pages(
     plan: _Plan, env: dict[str, Any], data_dir: Path, stale: Sequence[StaleChapter] = ()
 ) -> None:
@@ -129,21 +160,9 @@ def _write_pages(
         "chapters": chapters_meta,
     }
     footer = mf.footer_text(manifest)
-    built_at = manifest["built_at"]
-    report = render.combine(
-        pages, school_name=school_name, year=plan.year, footer=footer, built_at=built_at
+    report, index = assemble(
+        plan.folder, pages, school_name, plan.year, footer, manifest["built_at"]
     )
-    index = render.index_page(
-        [(f"{p.stem}.html" if p.html else None, p.title) for p in pages],
-        school_name=school_name,
-        year=plan.year,
-        footer=footer,
-        built_at=built_at,
-        pages=pages,
-    )
-    font = plan.folder / render.FONT_ASSET
-    if not font.is_file() or font.read_bytes() != render.FONT_FILE.read_bytes():
-        mf.write_bytes(font, render.FONT_FILE.read_bytes())
     index_path, report_path, manifest_path = plan.outputs
     mf.write_text(report_path, report)
     # the 附表 and indicators as a workbook for the bureau (helpers/exchange/report_xlsx.py)

@@ -204,6 +204,24 @@ def _kernel_name(notebook: Path) -> str:
         return "python3"
 
 
+def staleness(
+    folder: Path, stem: str, key: str, components: dict[str, Any], force: bool
+) -> tuple[dict[str, Any] | None, bool, str]:
+    """A chapter's last cache record, whether it must run again, and why: forced, its key
+    changed (naming the components that did), or its outputs are missing."""
+    record = mf.read_json(folder / CACHE_DIR / f"{stem}.json")
+    outputs_ok = (folder / f"{stem}.html").is_file() and (
+        folder / "notebooks" / f"{stem}.ipynb"
+    ).is_file()
+    if force:
+        return record, True, "forced"
+    if record is None or record.get("key") != key:
+        return record, True, _changed((record or {}).get("components"), components)
+    if not outputs_ok:
+        return record, True, "output missing"
+    return record, False, "up to date"
+
+
 def _changed(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
     if old is None:
         return "new"
@@ -280,18 +298,8 @@ def _plan(
             "numbering": numbering,
         }
         key = mf.sha256_json(components)
-        record = mf.read_json(cache / f"{stem}.json")
-        outputs_ok = (folder / f"{stem}.html").is_file() and (
-            folder / "notebooks" / f"{stem}.ipynb"
-        ).is_file()
-        if force:
-            stale, reason = True, "forced"
-        elif record is None or record.get("key") != key:
-            stale, reason = True, _changed((record or {}).get("components"), components)
-        elif not outputs_ok:
-            stale, reason = True, "output missing"
-        else:
-            stale, reason = False, "up to date"
+        record, stale, reason = staleness(folder, stem, key, components, force)
+        if not stale:
             # a failure since then was undone (same key as the last good build)
             undone.append(folder / "notebooks" / f"{stem}{FAILED_SUFFIX}")
             undone.append(cache / f"{stem}{FAILURE_RECORD}")

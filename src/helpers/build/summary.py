@@ -27,12 +27,10 @@ from typing import Any
 
 from helpers import paths
 from helpers.build import manifest as mf
-from helpers.build.pages import _record_outcomes, _stale_chapters, _sweep_tmp
+from helpers.build.pages import _record_outcomes, _stale_chapters, _sweep_tmp, assemble
 from helpers.build.plan import (
-    CACHE_DIR,
     BuildError,
     Event,
-    _changed,
     _Chapter,
     _kernel_name,
     _Plan,
@@ -44,6 +42,7 @@ from helpers.build.plan import (
     default_out_dir,
     discover_chapters,
     resolve_targets,
+    staleness,
 )
 from helpers.build.pool import _collect, _lock, _Pool, _signals_ignored, _signals_raise
 from helpers.build.results import ChapterResult, _chapter_result
@@ -134,18 +133,7 @@ def _summary_plan(
             "reports": linked,
         }
         key = mf.sha256_json(components)
-        record = mf.read_json(folder / CACHE_DIR / f"{nb.stem}.json")
-        outputs_ok = (folder / f"{nb.stem}.html").is_file() and (
-            folder / "notebooks" / f"{nb.stem}.ipynb"
-        ).is_file()
-        if force:
-            stale, reason = True, "forced"
-        elif record is None or record.get("key") != key:
-            stale, reason = True, _changed((record or {}).get("components"), components)
-        elif not outputs_ok:
-            stale, reason = True, "output missing"
-        else:
-            stale, reason = False, "up to date"
+        record, stale, reason = staleness(folder, nb.stem, key, components, force)
         chapters.append(
             _Chapter(nb.stem, nb, _kernel_name(nb), components, key, [], record, stale, reason)
         )
@@ -299,22 +287,9 @@ def _write_pages(plan: _Plan, school_plans: list[_Plan], env: dict[str, Any]) ->
     footer = mf.footer_text(manifest)
     label = f"{len(school_plans)} 所中等职业学校"
     title = summary_title(plan.year)
-    built_at = manifest["built_at"]
-    report = render.combine(
-        pages, school_name=label, year=plan.year, footer=footer, title=title, built_at=built_at
+    report, index = assemble(
+        plan.folder, pages, label, plan.year, footer, manifest["built_at"], title
     )
-    index = render.index_page(
-        [(f"{p.stem}.html" if p.html else None, p.title) for p in pages],
-        school_name=label,
-        year=plan.year,
-        footer=footer,
-        title=title,
-        built_at=built_at,
-        pages=pages,
-    )
-    font = plan.folder / render.FONT_ASSET
-    if not font.is_file() or font.read_bytes() != render.FONT_FILE.read_bytes():
-        mf.write_bytes(font, render.FONT_FILE.read_bytes())
     mf.write_text(plan.folder / "report.html", report)
     mf.write_text(plan.folder / "index.html", index)
     mf.write_json(plan.folder / MANIFEST, manifest)

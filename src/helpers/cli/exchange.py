@@ -10,11 +10,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from helpers.cli.common import app, console, err_console
+from helpers.cli.common import DataOpt, app, console, err_console, fail
 
 School = Annotated[str, typer.Option("--school", "-s", help="学校编号，如 huichang")]
 Year = Annotated[int, typer.Option("--year", "-y", help="报告年度，如 2024")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="原始数据目录；默认：data/raw")]
 Yes = Annotated[bool, typer.Option("--yes", help="确认覆盖已有数据中改变的数值")]
 
 
@@ -32,7 +31,7 @@ def export_xlsx(
     blank: Annotated[
         bool, typer.Option("--blank", help="空白工作簿（只有上年数值作参考）")
     ] = False,
-    data_dir: DataDir = None,
+    data_dir: DataOpt = None,
 ) -> None:
     """导出学校某年度的填报工作簿（.xlsx），已有数据预先填好；--blank 或无数据的年度只列上年数值作参考。"""
     from helpers.errors import DataValidationError
@@ -41,8 +40,7 @@ def export_xlsx(
     try:
         path = run(school, year, output, data_dir, blank)
     except (DataValidationError, ValueError) as e:
-        err_console.print(f"[bold red]错误：[/]{escape(str(e))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(e)) from None
     console.print(f"已写出 {path}")
 
 
@@ -50,20 +48,18 @@ def import_xlsx(
     file: Annotated[Path, typer.Argument(help="填好的工作簿 .xlsx")],
     school: School,
     year: Year,
-    data_dir: DataDir = None,
+    data_dir: DataOpt = None,
     yes: Yes = False,
 ) -> None:
     """导入填好的工作簿：整本校验通过才写入 data/raw/<学校>/<年度>/，错误逐条指出工作表和单元格。"""
     from helpers.exchange.apply import import_xlsx as run
 
     if not file.is_file():
-        err_console.print(f"[bold red]错误：[/]找不到文件 {escape(str(file))}")
-        raise typer.Exit(2)
+        raise fail(f"找不到文件 {file}")
     try:
         result = run(file, school, year, data_dir, yes)
     except ValueError as e:
-        err_console.print(f"[bold red]错误：[/]{escape(str(e))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(e)) from None
     _lines("提示：", result.notes, "cyan", console)
     if result.problems:
         _lines(
@@ -89,15 +85,14 @@ def import_docx(
     file: Annotated[Path, typer.Argument(help="报告的 Word 稿 .docx")],
     school: School,
     year: Year,
-    data_dir: DataDir = None,
+    data_dir: DataOpt = None,
     yes: Yes = False,
 ) -> None:
     """按带编号的标题（1.1.1 学校概况、案例N、挑战N）把 Word 稿拆分为该年度的 text/*.md，图片存入 images/。"""
     from helpers.exchange.import_docx import import_docx as run
 
     if not file.is_file():
-        err_console.print(f"[bold red]错误：[/]找不到文件 {escape(str(file))}")
-        raise typer.Exit(2)
+        raise fail(f"找不到文件 {file}")
     result = run(file, school, year, data_dir, yes)
     _lines("数字已改为占位符：", result.placeholders, "cyan", console)
     _lines("与数据不符的数字（请核对）：", result.contradictions, "yellow", console)
