@@ -235,6 +235,12 @@ def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
             'warnings.simplefilter("error")\ndecimal.getcontext().prec = 3\nhelpers.LEAK = 1\n'
             "LEAK = 42\nfig = plt.figure()\nget_ipython().run_line_magic('config', "
             "\"InlineBackend.figure_formats = ['svg']\")",
+            # what a notebook can do to helpers itself, kept imported by a warm kernel
+            "from helpers import fmt\nfrom helpers.ingest import numbers\n"
+            "from helpers.report.api import Report\nfrom helpers.specs import dictionary\n"
+            'fmt.UTC = "leak"\nnumbers.FULL_WIDTH[ord("x")] = "leak"\nReport.leak = 1\n'
+            'object.__setattr__(dictionary.load_dictionary(), "leak", 1)\nimport sys\n'
+            'print(id(sys.modules["helpers"]), file=sys.stderr)',
         ],
     )
     probe = (
@@ -245,9 +251,14 @@ def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
         '      "LEAK" in globals(), hasattr(helpers, "LEAK"), decimal.getcontext().prec,\n'
         "      len(plt.get_fignums()), get_ipython().execution_count)\n"
         'warnings.warn("still a warning")\n'
-        "fig, ax = plt.subplots()\nax.plot([1, 2])"
+        "fig, ax = plt.subplots()\nax.plot([1, 2])",
+        "from helpers import fmt\nfrom helpers.ingest import numbers\n"
+        "from helpers.report.api import Report\nfrom helpers.specs import dictionary\n"
+        'print(fmt.UTC, ord("x") in numbers.FULL_WIDTH, hasattr(Report, "leak"),\n'
+        '      hasattr(dictionary.load_dictionary(), "leak"))\n'
+        'print(id(sys.modules["helpers"]), file=sys.stderr)',
     )
-    notebook(nbs / "02_beta.ipynb", [probe])
+    notebook(nbs / "02_beta.ipynb", list(probe))
     warm = run(raw_copy, nbs, tmp_path / "warm", jobs=1, kernel_reuse=True)
     fresh = run(raw_copy, nbs, tmp_path / "fresh", jobs=2, kernel_reuse=False)
     assert warm.ok and fresh.ok
@@ -265,11 +276,26 @@ def test_kernel_reuse_leaks_no_state(raw_copy, tmp_path, fake_inputs):
         return shown
 
     assert cells(tmp_path / "warm") == cells(tmp_path / "fresh")
-    text = "".join(o["text"] for o in cells(tmp_path / "warm")[-1][3] if "text" in o)
+    text = "".join(o["text"] for o in cells(tmp_path / "warm")[-2][3] if "text" in o)
     # none of what 01_alpha changed is visible in 02_beta
     assert text.split()[:9] == ["1.5", "60", "warn", "None", "False", "False", "False", "28", "0"]
-    outputs = cells(tmp_path / "warm")[-1][3]
+    outputs = cells(tmp_path / "warm")[-2][3]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # not svg: config restored
+    text = "".join(o["text"] for o in cells(tmp_path / "warm")[-1][3] if "text" in o)
+    assert text.split() == ["UTC", "False", "False", "False"]  # helpers as after its import
+
+    def helpers_ids(out: Path) -> set[str]:
+        ids = set()
+        for stem in ("01_alpha", "02_beta"):
+            nb = nbformat.read(out / f"huichang/2024/notebooks/{stem}.ipynb", as_version=4)
+            for c in nb.cells:
+                for o in c.get("outputs", []):
+                    if o.get("name") == "stderr" and o["text"].strip().isdigit():
+                        ids.add(o["text"].strip())
+        return ids
+
+    # the warm kernel kept helpers imported (the point: no import per notebook)
+    assert len(helpers_ids(tmp_path / "warm")) == 1
 
 
 # --------------------------------------------------------------------------- failures

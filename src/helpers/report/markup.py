@@ -26,15 +26,21 @@ from helpers import fmt
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 
-@lru_cache(maxsize=1)
+# Made at import, not on first use: a warm kernel keeps helpers imported across notebooks and
+# puts its module state back before each (helpers.build.modstate); an environment held by the
+# module is part of that state, so the templates it compiled (it re-reads a changed file) serve
+# every notebook instead of being compiled again for each.
+_ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
 def environment() -> Environment:
     """The autoescaping environment of the report's HTML templates (``src/helpers/templates``)."""
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return _ENVIRONMENT
 
 
 @lru_cache(maxsize=1)

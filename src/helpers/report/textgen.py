@@ -184,8 +184,7 @@ def _filter(method: str | None = None, flt: str | None = None):
     return apply
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+def _make_environment() -> Environment:
     env = sentences.environment()
     env.filters.update(
         {
@@ -198,6 +197,14 @@ def _environment() -> Environment:
         }
     )
     return env
+
+
+# made at import, as helpers.report.markup's environment (kept by a warm kernel's reset)
+_ENVIRONMENT = _make_environment()
+
+
+def _environment() -> Environment:
+    return _ENVIRONMENT
 
 
 @lru_cache(maxsize=1024)
