@@ -13,8 +13,8 @@ from typing import Any
 from helpers.build.reset import RESET_CODE, install_code
 
 START_TIMEOUT = 60  # seconds for a kernel to answer
-# Modules a warm kernel imports before its first notebook (helpers is imported only to pull in
-# its third-party dependencies, then dropped: every notebook imports a fresh copy).
+# Modules a warm kernel imports before its first notebook; helpers' subpackages (but WARM_SKIP)
+# are imported too and kept, their state put back before every notebook (helpers.build.modstate).
 WARM_MODULES = (
     "numpy",
     "pandas",

@@ -233,8 +233,11 @@ class Snapshot:
             if name.startswith(pkg + "."):
                 if self.package is None:
                     del sys.modules[name]  # not kept: every notebook imports it afresh
-            elif name not in self.modules and _is_own(sys.modules[name], self.roots):
-                del sys.modules[name]
+            elif name not in self.modules:
+                if _is_own(sys.modules[name], self.roots):
+                    del sys.modules[name]
+                else:  # a library's module loaded on first use: kept, not looked at again
+                    self.modules.add(name)
         if self.package is None:
             sys.modules.pop(pkg, None)
         elif self.package.code_changed():  # its files changed on disk: import it again
