@@ -120,6 +120,66 @@ def test_help_lists_commands():
         assert name in result.output
 
 
+def _options(command: str) -> dict[str, dict[str, object]]:
+    """A command's options by long name: short forms, help, default, flag, bounds."""
+    import typer
+
+    params = typer.main.get_command(app).commands[command].params
+    return {
+        p.opts[0]: {
+            "opts": sorted(p.opts + p.secondary_opts),
+            "help": p.help,
+            "default": p.default,
+            "flag": p.is_flag,
+            "multiple": p.multiple,
+            "required": p.required,
+            "range": (p.min, p.max),
+        }
+        for p in params
+    }
+
+
+# summary's own wording (where its pages and notebooks are); --year is one required year there
+SUMMARY_WORDING = {
+    "--out": "报告目录；默认：reports（写入 <目录>/summary/<年度>/）",
+    "--notebooks": "汇总笔记本目录；默认：notebooks/summary",
+}
+
+
+def test_build_and_summary_options_cannot_drift_apart():
+    """Every option ``nianbao build`` and ``nianbao summary`` both have is declared once
+    (helpers.cli.common): the same short forms, help, default and bounds, except the two
+    help texts that say where the summary differs (and which extend build's wording)."""
+    build, summary = _options("build"), _options("summary")
+    shared = set(build) & set(summary) - {"--year", "--help"}
+    assert shared == {
+        "--school",
+        "--data-dir",
+        "--out",
+        "--notebooks",
+        "--jobs",
+        "--force",
+        "--pdf",
+    }
+    for name in sorted(shared):
+        ours, theirs = dict(build[name]), dict(summary[name])
+        if name in SUMMARY_WORDING:
+            assert theirs.pop("help") == SUMMARY_WORDING[name], name
+            ours.pop("help")
+        assert ours == theirs, name
+    assert build["--jobs"]["opts"] == ["--jobs", "-j"] and build["--jobs"]["range"] == (1, None)
+    assert build["--jobs"]["help"] == "并行进程数；默认：CPU 核数"
+    assert build["--out"]["help"] == "报告目录；默认：reports"
+    assert SUMMARY_WORDING["--out"].startswith(build["--out"]["help"])
+    assert build["--notebooks"]["help"] == "章节笔记本目录；默认：notebooks"
+    assert build["--force"]["help"] == "全部重新执行" and build["--force"]["flag"]
+    # and the rendered --help of each shows them
+    for command, options in (("build", build), ("summary", summary)):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output
+        for name in shared:
+            assert name in text and str(options[name]["help"]) in text, (command, name)
+
+
 # --------------------------------------------------------------------------- issue 10: validate
 
 

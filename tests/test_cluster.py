@@ -1,7 +1,7 @@
 """Issue 14: ``nianbao build --scheduler`` on a real Dask cluster — a ``dask scheduler`` and
 two ``dask worker --nworkers 1 --nthreads 1`` processes started here on 127.0.0.1 — gives
-the same executed notebooks as the local build, survives a worker killed mid-chapter, and
-fails at once, clearly, when no scheduler answers."""
+the same executed notebooks as the local build, survives a worker killed mid-chapter, stops
+cleanly on Ctrl-C mid-chapter, and fails at once, clearly, when no scheduler answers."""
 
 from __future__ import annotations
 
@@ -218,3 +218,121 @@ def test_no_scheduler_at_the_address_fails_at_once(raw_copy, tmp_path):
     assert f"无法连接 Dask 调度器 {address}" in text and "dask scheduler" in text
     assert "Traceback" not in res.output
     assert not (tmp_path / "out" / BUNDLED / "2024" / "07_challenges.html").exists()
+
+
+def _cli() -> list[str]:
+    script = Path(sys.executable).with_name("nianbao")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")  # zombie: already dead
+
+
+def _cluster_state(address: str) -> tuple[list[str], dict[str, int]]:
+    """The scheduler's nianbao tasks (any client) and how many tasks each worker executes."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        keys = client.run_on_scheduler(
+            lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks]
+        )
+        busy = client.run(lambda dask_worker: dask_worker.state.executing_count)
+    return [k for k in keys if k.startswith("nianbao-")], busy
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find processes")
+def test_ctrl_c_on_a_cluster_build_cancels_its_tasks_and_keeps_finished_chapters(
+    raw_copy, tmp_path, dask_cluster
+):
+    """``nianbao build --scheduler``: 01_quick finishes, 02_block blocks on a worker until a
+    file appears that the test creates only afterwards; Ctrl-C then stops the build as the
+    local build's Ctrl-C does (exit 130, 已中断, no traceback, no partial file), the blocked
+    notebook is interrupted, its task cancelled and the workers idle; a rebuild runs
+    02_block only."""
+    from distributed import Client
+
+    with Client(dask_cluster, timeout=10, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=120)  # one per chapter (a killed one restarts)
+    ctl = tmp_path / "ctl"
+    ctl.mkdir()
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    chapter(nbs / "01_quick.ipynb", "print('甲章完成', school_id)")
+    chapter(
+        nbs / "02_block.ipynb",
+        "import json, os, pathlib, time\n"
+        f"ctl = pathlib.Path({str(ctl)!r})\n"
+        "(ctl / 'kernel.part').write_text(json.dumps([os.getpid(), os.getppid()]))\n"
+        "os.replace(ctl / 'kernel.part', ctl / 'kernel.json')\n"
+        "deadline = time.monotonic() + 300\n"
+        "try:\n"
+        "    while not (ctl / 'release').exists():\n"
+        "        assert time.monotonic() < deadline, 'the test never released the chapter'\n"
+        "        time.sleep(0.05)\n"
+        "except KeyboardInterrupt:\n"
+        "    (ctl / 'interrupted').write_text('')\n"
+        "    raise\n"
+        "print('乙章完成', school_id)",
+    )
+    out = tmp_path / "out"
+    folder = out / BUNDLED / "2024"
+    args = ["--data-dir", str(raw_copy), "--notebooks", str(nbs), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*_cli(), "build", *args, "--scheduler", dask_cluster],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, like a terminal job
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not ((ctl / "kernel.json").exists() and (folder / "01_quick.html").exists()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the chapters never started"
+            time.sleep(0.1)
+        kernel, worker = json.loads((ctl / "kernel.json").read_text())
+        time.sleep(0.5)  # 02_block is in its loop now
+        assert proc.poll() is None and not (ctl / "interrupted").exists()
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        stdout, stderr = (s.decode() for s in proc.communicate(timeout=60))
+        stopped = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert stopped < 20, f"took {stopped:.1f} s to stop"
+    assert "Traceback" not in stderr + stdout, stderr
+    assert "已中断" in stderr and "已有的报告文件保持不变" in stderr, stderr
+    # what was finished is kept, whole; the interrupted chapter and the pages are not written
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert "甲章完成 huichang" in (folder / "notebooks" / "01_quick.ipynb").read_text("utf-8")
+    assert "甲章完成 huichang" in (folder / "01_quick.html").read_text("utf-8")
+    assert json.loads((folder / ".build" / "01_quick.json").read_text("utf-8"))["key"]
+    for name in ("02_block.html", "notebooks/02_block.ipynb", ".build/02_block.json"):
+        assert not (folder / name).exists(), name
+    for name in ("index.html", "report.html", "manifest.json"):
+        assert not (folder / name).exists(), name
+    # on the cluster: the notebook was interrupted, its task is gone, the workers idle
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tasks, busy = _cluster_state(dask_cluster)
+        if not tasks and not any(busy.values()) and _gone(kernel):
+            break
+        time.sleep(0.5)
+    assert (ctl / "interrupted").exists(), "the blocked notebook was not interrupted"
+    assert tasks == [] and len(busy) == 2 and not any(busy.values()), (tasks, busy)
+    assert _gone(kernel), "the chapter's kernel survived the interrupt"
+    assert not _gone(worker), "the Dask worker itself must stay"
+    # a rebuild completes, running only what the interrupt stopped
+    (ctl / "release").write_text("")
+    again = build(data_dir=raw_copy, notebooks_dir=nbs, out_dir=out, scheduler=dask_cluster)
+    assert again.ok, [c.error for c in again.failed]
+    assert [c.chapter for c in again.executed] == ["02_block"]
+    assert [c.chapter for c in again.skipped] == ["01_quick"]
+    assert "乙章完成 huichang" in (folder / "02_block.html").read_text("utf-8")
+    assert (folder / "index.html").is_file() and (folder / "report.html").is_file()

@@ -281,3 +281,33 @@ def test_summary_class_takes_collected_data(demo_region):
     data = collect(YEAR, ["demo001", "demo002"], demo_region, audit=False)
     s = Summary(data, chapter="3")
     assert "表3-1" in visible(str(s.standards()))
+
+
+def test_summary_tables_style_by_class_not_inline(demo_region, tmp_path):
+    """The summary's cells carry classes of report.css (so its print rules and variables
+    apply), no inline ``style=``: one 未达标 mark per standard a school does not meet (a
+    hand count from the status frame), each figure right-aligned in its cell."""
+    from helpers.report.render import TEMPLATES_DIR
+
+    s = open_summary(YEAR, None, demo_region, tmp_path / "reports", chapter="2", audit=True)
+    tables = str(s.schools_standards()) + str(s.schools_indicators())
+    html = tables + "".join(str(x) for x in (s.totals(), s.distribution(), s.standards()))
+    assert "style=" not in html
+    not_met = int((s.status["met"] == False).sum())  # noqa: E712 (NA is neither)
+    assert not_met > 0
+    assert len(re.findall(r'<span class="nb-not-met">未达标</span>', tables)) == not_met
+    met = int((s.status["met"] == True).sum())  # noqa: E712
+    assert len(re.findall(r'<span class="nb-met">达标</span>', tables)) == met
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(tables, "html.parser")
+    rows = soup.select("tbody tr")
+    assert len(rows) == len(s.data.schools) * len(soup.select("table")) > 0
+    for tr in rows:  # the school, then its figures
+        name, *figures = tr.find_all("td", recursive=False)
+        assert name.select(".nb-cell-n") == [] and figures
+        assert all(td.select_one(".nb-cell-n").get_text(strip=True) for td in figures), tr
+    css = (TEMPLATES_DIR / "nianbao" / "static" / "report.css").read_text("utf-8")
+    assert ".nb-cell-n { text-align: right; }" in css
+    assert ".nb-not-met { color: var(--nb-err); font-weight: 600; }" in css
+    assert "--nb-err: #b42318;" in css  # the colour the mark had inline

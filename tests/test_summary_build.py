@@ -98,3 +98,35 @@ def test_a_one_school_summary_builds(tmp_path):
     assert "共 1 所学校" in text and "没有离群值" in text
     assert "报告尚未生成" in text  # no school report was built
     assert result.schools == ["demo001"]
+
+
+def test_summary_marks_look_as_before_in_the_browser(region):
+    """The classes that replaced the inline styles render as those styles did (a 未达标 mark
+    red #b42318 and semibold, figures right-aligned), on screen and in print."""
+    from helpers.build.pdf import BROWSER_FLAGS, find_chromium
+
+    exe = find_chromium()
+    assert exe, "Chromium is required (apt-get install chromium)"
+    from playwright.sync_api import sync_playwright
+
+    _, out = region
+    report = out / "summary" / str(YEAR) / "report.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=list(BROWSER_FLAGS))
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(report.as_uri(), wait_until="load")
+            for media in ("screen", "print"):
+                page.emulate_media(media=media)
+                marks = page.eval_on_selector_all(
+                    ".nb-not-met",
+                    "els => els.map(e => [e.textContent, getComputedStyle(e).color,"
+                    " getComputedStyle(e).fontWeight])",
+                )
+                assert marks and set(map(tuple, marks)) == {("未达标", "rgb(180, 35, 24)", "600")}
+                aligned = page.eval_on_selector_all(
+                    ".nb-cell-n", "els => els.map(e => getComputedStyle(e).textAlign)"
+                )
+                assert aligned and set(aligned) == {"right"}, media
+        finally:
+            browser.close()

@@ -45,7 +45,7 @@ from typing import Any
 
 from helpers import paths
 from helpers.build import manifest as mf
-from helpers.build.pages import _finish, _record_outcomes, _sweep_tmp, _write_overview
+from helpers.build.pages import _finish, _record_outcomes, _write_overview
 from helpers.build.plan import (
     CACHE_DIR,
     FAILED_SUFFIX,
@@ -67,10 +67,9 @@ from helpers.build.pool import (
     LOCK_FILE,
     _collect,
     _lock,
-    _Pool,
-    _signals_ignored,
     _signals_raise,
     expected_seconds,
+    running_pool,
 )
 from helpers.build.results import (
     BuildResult,
@@ -161,18 +160,10 @@ def build(
             t["code"] = env["code"]  # a Dask worker checks it runs the same code
         emit("plan", {"total": len(tasks), "chapters": sum(len(p.chapters) for p in plans)})
 
-        pool: Any = None
         where = f"本机，{jobs} 个进程" if not scheduler else f"Dask 调度器 {scheduler}"
-        interrupted = completed = False
-        try:
-            if tasks:
-                if scheduler:
-                    from helpers.build.cluster import DaskExecutor
-
-                    pool = DaskExecutor(scheduler, jobs, kernel_reuse)
-                else:
-                    pool = _Pool(min(jobs, len(tasks)), kernel_reuse)
-                pool.start()  # kernels warm up while the data is validated
+        folders = [p.folder for p in plans]
+        with running_pool(len(tasks), jobs, kernel_reuse, folders, scheduler) as pool:
+            if pool is not None:
                 where = pool.where
             _validate_and_submit(plans, tasks, data, emit, pool)
             _audit_gate(plans, allow_audit_errors)
@@ -195,17 +186,6 @@ def build(
                 plan_results.append(_finish(plan, mine, env, data, force, emit, strict))
             if any(r.regenerated for r in plan_results) or not (out / "index.html").is_file():
                 _write_overview(out)
-            completed = True
-        except KeyboardInterrupt:
-            interrupted = True
-            raise
-        finally:
-            if pool is not None:
-                with _signals_ignored():
-                    pool.close(graceful=completed)  # else: stop the workers right away
-            if interrupted:
-                with _signals_ignored():
-                    _sweep_tmp([p.folder for p in plans])
         return BuildResult(
             chapter_results, plan_results, time.monotonic() - t0, jobs, kernel_reuse, where
         )

@@ -1,5 +1,6 @@
 """Running the chapters: a pool of spawned worker processes, longest chapter first, and the
-signal handling and lock that keep an interrupted build clean."""
+signal handling and lock that keep an interrupted build clean. :func:`running_pool` is the
+one place that starts a pool (local or Dask), closes it and sweeps after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,18 +11,58 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from helpers.build import manifest as mf
 from helpers.build.execute import _worker_main, write_outputs
 from helpers.build.kernel import _kill_kernel_pid
+from helpers.build.pages import _sweep_tmp
 from helpers.build.plan import BuildError, Event, _Chapter, _Plan, _task_id
 from helpers.build.results import _chapter_result
 from helpers.build.signals import redeliver_interrupts
 
 LOCK_FILE = ".nianbao.lock"
+
+
+@contextlib.contextmanager
+def running_pool(
+    n_tasks: int,
+    jobs: int,
+    kernel_reuse: bool,
+    folders: Sequence[Path],
+    scheduler: str | None = None,
+) -> Iterator[Any]:
+    """Start the executor for ``n_tasks`` chapters — a local :class:`_Pool` of at most
+    ``jobs`` workers, or :class:`helpers.build.cluster.DaskExecutor` when ``scheduler`` is
+    given — and yield it (None when there is nothing to run). On leaving, it is closed:
+    gracefully (the workers finish and shut their kernels down) when the block completed,
+    at once otherwise. On Ctrl-C / SIGTERM the temporary files in ``folders`` are swept
+    too, so an interrupted build leaves no partial file; neither step can be interrupted."""
+    pool: Any = None
+    completed = interrupted = False
+    try:
+        if n_tasks:
+            if scheduler:
+                from helpers.build.cluster import DaskExecutor
+
+                pool = DaskExecutor(scheduler, jobs, kernel_reuse)
+            else:
+                pool = _Pool(min(jobs, n_tasks), kernel_reuse)
+            pool.start()  # kernels warm up while the caller validates the data
+        yield pool
+        completed = True
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if pool is not None:
+            with _signals_ignored():
+                pool.close(graceful=completed)  # else: stop the workers right away
+        if interrupted:
+            with _signals_ignored():
+                _sweep_tmp(folders)
 
 
 def _collect(

@@ -27,7 +27,7 @@ from typing import Any
 
 from helpers import paths
 from helpers.build import manifest as mf
-from helpers.build.pages import _record_outcomes, _stale_chapters, _sweep_tmp, assemble
+from helpers.build.pages import _record_outcomes, _stale_chapters, assemble
 from helpers.build.plan import (
     BuildError,
     Event,
@@ -44,7 +44,7 @@ from helpers.build.plan import (
     resolve_targets,
     staleness,
 )
-from helpers.build.pool import _collect, _lock, _Pool, _signals_ignored, _signals_raise
+from helpers.build.pool import _collect, _lock, _signals_raise, running_pool
 from helpers.build.results import ChapterResult, _chapter_result
 from helpers.build.validate import _validate
 
@@ -175,13 +175,9 @@ def build_summary(
         plan = _summary_plan(year, notebooks, school_plans, data, out, env, force)
         tasks = [_task(plan, c, data) for c in plan.chapters if c.stale]
         emit("plan", {"total": len(tasks), "chapters": len(plan.chapters)})
-        pool = None
-        completed = interrupted = False
-        try:
+        with running_pool(len(tasks), jobs, kernel_reuse, [plan.folder]) as pool:
             results: dict[str, dict[str, Any]] = {}
-            if tasks:
-                pool = _Pool(min(jobs, len(tasks)), kernel_reuse)
-                pool.start()
+            if pool is not None:
                 emit("phase", {"text": "执行汇总笔记本"})
                 for t in tasks:
                     t["code"] = env["code"]
@@ -202,17 +198,6 @@ def build_summary(
             if regenerate:
                 emit("phase", {"text": f"生成汇总报告 {year}"})
                 _write_pages(plan, school_plans, env)
-            completed = True
-        except KeyboardInterrupt:
-            interrupted = True
-            raise
-        finally:
-            if pool is not None:
-                with _signals_ignored():
-                    pool.close(graceful=completed)
-            if interrupted:
-                with _signals_ignored():
-                    _sweep_tmp([plan.folder])
     errors = {
         p.school_id: n
         for p in school_plans

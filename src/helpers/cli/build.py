@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +14,14 @@ from rich.table import Table
 from helpers.cli.common import (
     DataOpt,
     Figures,
+    ForceOpt,
+    JobsOpt,
+    NotebooksOpt,
+    OutOpt,
+    PdfOpt,
     SchoolOpt,
+    SummaryNotebooksOpt,
+    SummaryOutOpt,
     YearOpt,
     app,
     console,
@@ -21,6 +30,35 @@ from helpers.cli.common import (
 )
 
 # ----------------------------------------------------------------------------- build
+
+
+@contextlib.contextmanager
+def _stopping() -> Iterator[None]:
+    """How ``build`` and ``summary`` stop: a BuildError exits 2 with its message, Ctrl-C /
+    SIGTERM exits 130 saying that nothing was left half-written."""
+    from helpers.build.plan import BuildError
+
+    try:
+        yield
+    except BuildError as e:
+        raise fail(str(e)) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]已中断[/]：内核与工作进程已停止，已有的报告文件保持不变。")
+        raise typer.Exit(130) from None
+
+
+def _print_pdf(report: Path) -> None:
+    """``report.pdf`` next to ``report.html`` (headless Chromium), or exit 2 saying why not."""
+    from helpers.build.pdf import PdfUnavailable, page_count, print_pdf
+
+    target = report.with_suffix(".pdf")
+    try:
+        print_pdf(report, target)
+    except PdfUnavailable as e:
+        raise fail(str(e)) from None
+    except (RuntimeError, OSError) as e:
+        raise fail(f"PDF 生成失败：{e}") from None
+    console.print(f"PDF：{target}（{page_count(target)} 页）")
 
 
 class _Progress:
@@ -156,25 +194,19 @@ def build(
         list[str] | None,
         typer.Option("--chapters", "-c", help="只构建这些章节（笔记本文件名或前缀，可逗号分隔）"),
     ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数；默认：CPU 核数")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="全部重新执行")] = False,
+    jobs: JobsOpt = None,
+    force: ForceOpt = False,
     allow_audit_errors: Annotated[
         bool, typer.Option("--allow-audit-errors", help="审核发现错误时仍继续构建")
     ] = False,
     data_dir: DataOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="报告目录；默认：reports")] = None,
-    notebooks: Annotated[
-        Path | None, typer.Option("--notebooks", help="章节笔记本目录；默认：notebooks")
-    ] = None,
+    out: OutOpt = None,
+    notebooks: NotebooksOpt = None,
     fresh_kernels: Annotated[
         bool,
         typer.Option("--fresh-kernels", help="每章使用一个新内核（较慢；默认复用预热的内核）"),
     ] = False,
-    pdf: Annotated[
-        bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
-    ] = False,
+    pdf: PdfOpt = False,
     figures: Annotated[
         Figures,
         typer.Option(
@@ -200,32 +232,25 @@ def build(
     ] = None,
 ) -> None:
     """校验 → 审核 → 执行章节笔记本 → 生成 HTML 报告（只重建有变化的章节）。"""
-    from helpers.build.core import BuildError
     from helpers.build.core import build as run_build
 
-    try:
-        with _Progress() as progress:
-            result = run_build(
-                schools=school,
-                years=year,
-                chapters=chapters,
-                jobs=jobs,
-                force=force,
-                allow_audit_errors=allow_audit_errors,
-                data_dir=data_dir,
-                out_dir=out,
-                notebooks_dir=notebooks,
-                kernel_reuse=not fresh_kernels,
-                on_event=progress,
-                figures=Figures(figures).value,
-                strict=strict,
-                scheduler=scheduler,
-            )
-    except BuildError as e:
-        raise fail(str(e)) from None
-    except KeyboardInterrupt:
-        err_console.print("[yellow]已中断[/]：内核与工作进程已停止，已有的报告文件保持不变。")
-        raise typer.Exit(130) from None
+    with _stopping(), _Progress() as progress:
+        result = run_build(
+            schools=school,
+            years=year,
+            chapters=chapters,
+            jobs=jobs,
+            force=force,
+            allow_audit_errors=allow_audit_errors,
+            data_dir=data_dir,
+            out_dir=out,
+            notebooks_dir=notebooks,
+            kernel_reuse=not fresh_kernels,
+            on_event=progress,
+            figures=Figures(figures).value,
+            strict=strict,
+            scheduler=scheduler,
+        )
     _summary(result)
     for sy in result.school_years:
         console.print(f"报告{'（未更新）' if sy.withheld else ''}：{sy.index}")
@@ -235,20 +260,10 @@ def build(
         raise typer.Exit(1)
 
 
-def _print_pdfs(result) -> None:
-    from helpers.build.pdf import PdfUnavailable, page_count, print_pdf
-
+def _print_pdfs(result: Any) -> None:
     for sy in result.school_years:
-        if sy.withheld:  # strict mode wrote no new report.html
-            continue
-        target = sy.report.with_suffix(".pdf")
-        try:
-            print_pdf(sy.report, target)
-        except PdfUnavailable as e:
-            raise fail(str(e)) from None
-        except (RuntimeError, OSError) as e:
-            raise fail(f"PDF 生成失败：{e}") from None
-        console.print(f"PDF：{target}（{page_count(target)} 页）")
+        if not sy.withheld:  # strict mode wrote no new report.html
+            _print_pdf(sy.report)
 
 
 @app.command()
@@ -256,43 +271,26 @@ def summary(
     year: Annotated[int, typer.Option("--year", "-y", help="年度")],
     school: SchoolOpt = None,
     data_dir: DataOpt = None,
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", help="报告目录；默认：reports（写入 <目录>/summary/<年度>/）"),
-    ] = None,
-    notebooks: Annotated[
-        Path | None,
-        typer.Option("--notebooks", help="汇总笔记本目录；默认：notebooks/summary"),
-    ] = None,
-    jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数；默认：CPU 核数")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="全部重新执行")] = False,
-    pdf: Annotated[
-        bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
-    ] = False,
+    out: SummaryOutOpt = None,
+    notebooks: SummaryNotebooksOpt = None,
+    jobs: JobsOpt = None,
+    force: ForceOpt = False,
+    pdf: PdfOpt = False,
 ) -> None:
     """区域汇总报告：各校主要指标、分布、达标情况、离群值与数据核验（只重建有变化的部分）。"""
-    from helpers.build.core import BuildError
     from helpers.build.summary import build_summary
 
-    try:
-        with _Progress() as progress:
-            result = build_summary(
-                year,
-                schools=school,
-                data_dir=data_dir,
-                out_dir=out,
-                notebooks_dir=notebooks,
-                jobs=jobs,
-                force=force,
-                on_event=progress,
-            )
-    except BuildError as e:
-        raise fail(str(e)) from None
-    except KeyboardInterrupt:
-        err_console.print("[yellow]已中断[/]：内核与工作进程已停止，已有的报告文件保持不变。")
-        raise typer.Exit(130) from None
+    with _stopping(), _Progress() as progress:
+        result = build_summary(
+            year,
+            schools=school,
+            data_dir=data_dir,
+            out_dir=out,
+            notebooks_dir=notebooks,
+            jobs=jobs,
+            force=force,
+            on_event=progress,
+        )
     for c in result.failed:
         console.print(f"[bold red]✗ 失败[/] {escape(c.label)}：{escape(c.error or '')}")
     if result.audit_errors:
@@ -307,15 +305,6 @@ def summary(
     )
     console.print(f"汇总报告：{result.index}")
     if pdf and result.report.is_file():
-        from helpers.build.pdf import PdfUnavailable, page_count, print_pdf
-
-        target = result.report.with_suffix(".pdf")
-        try:
-            print_pdf(result.report, target)
-        except PdfUnavailable as e:
-            raise fail(str(e)) from None
-        except (RuntimeError, OSError) as e:
-            raise fail(f"PDF 生成失败：{e}") from None
-        console.print(f"PDF：{target}（{page_count(target)} 页）")
+        _print_pdf(result.report)
     if result.failed:
         raise typer.Exit(1)

@@ -30,6 +30,26 @@ YearOpt = Annotated[
 ]
 DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="原始数据目录；默认：data/raw")]
 
+# the options of ``nianbao build`` and ``nianbao summary`` (tests/test_cli.py compares them)
+OUT_HELP = "报告目录；默认：reports"
+OutOpt = Annotated[Path | None, typer.Option("--out", help=OUT_HELP)]
+SummaryOutOpt = Annotated[
+    Path | None, typer.Option("--out", help=f"{OUT_HELP}（写入 <目录>/summary/<年度>/）")
+]
+NotebooksOpt = Annotated[
+    Path | None, typer.Option("--notebooks", help="章节笔记本目录；默认：notebooks")
+]
+SummaryNotebooksOpt = Annotated[
+    Path | None, typer.Option("--notebooks", help="汇总笔记本目录；默认：notebooks/summary")
+]
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", min=1, help="并行进程数；默认：CPU 核数")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="全部重新执行")]
+PdfOpt = Annotated[
+    bool, typer.Option("--pdf", help="另用无界面 Chromium 将 report.html 打印为 report.pdf")
+]
+
 
 class Figures(StrEnum):
     """The disclosure policy of helpers.indicators.disclose (kept here so the CLI loads no pandas)."""

@@ -13,6 +13,8 @@ from rich.table import Table
 from helpers import paths
 from helpers.cli.common import (
     DataOpt,
+    NotebooksOpt,
+    OutOpt,
     SchoolOpt,
     YearOpt,
     app,
@@ -41,9 +43,7 @@ def validate(
     school: SchoolOpt = None,
     year: YearOpt = None,
     data_dir: DataOpt = None,
-    notebooks: Annotated[
-        Path | None, typer.Option("--notebooks", help="章节笔记本目录；默认：notebooks")
-    ] = None,
+    notebooks: NotebooksOpt = None,
 ) -> None:
     """校验规格文件、章节笔记本和数据，并审核数据，列出发现的问题（有错误时退出码非零），
     并写出处理后的数据。"""
@@ -223,7 +223,7 @@ def demo_data(
 
 @app.command()
 def clean(
-    out: Annotated[Path | None, typer.Option("--out", help="报告目录；默认：reports")] = None,
+    out: OutOpt = None,
 ) -> None:
     """删除生成的报告目录（含构建缓存）。"""
     from helpers.build.core import LOCK_FILE, default_out_dir

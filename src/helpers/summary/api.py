@@ -134,9 +134,7 @@ class Summary:
     ) -> str:
         """A table of one row per school whose long column headers may wrap (numeric columns
         never do), so that it fits a printed page: the figures are right-aligned in their cells."""
-        right = [
-            [r[0], *(f'<div style="text-align: right">{c}</div>' for c in r[1:])] for r in rows
-        ]
+        right = [[r[0], *(f'<div class="nb-cell-n">{c}</div>' for c in r[1:])] for r in rows]
         return markup.table(self._number("table"), title, header, right, None, note=note)
 
     # ------------------------------------------------------------------ what cells call
@@ -300,10 +298,9 @@ class Summary:
         if pd.isna(met):
             return markup.span(fmt.MISSING, "nb-missing-cell")
         mark = MARK_MET if met else MARK_NOT_MET
-        style = "" if met else ' style="color: #b42318; font-weight: 600"'
-        cls = "nb-met" if met else "nb-not-met"
+        cls = "nb-met" if met else "nb-not-met"  # styled by report.css
         text = markup.esc(number(iid, value, unit=False))
-        return f'{text}<br><span class="{cls}"{style}>{mark}</span>'
+        return f'{text}<br><span class="{cls}">{mark}</span>'
 
     def schools_indicators(self) -> Html:
         """Every school's other key indicators, linked to its report."""
