@@ -253,9 +253,10 @@ def serialise(
     ``head`` is cut from it). ``entries``: the content's ``toc_entries`` when known;
     ``source``: text the page was parsed from (the markers avoid its characters)."""
     main = _main(soup)
-    cover = main.find("header", class_="nb-title")
-    cover = cover if cover else None  # an empty title block is no cover
     title = soup.find("header", class_="nb-title")
+    in_main = title is not None and (main is soup or any(p is main for p in title.parents))
+    cover = title if in_main else main.find("header", class_="nb-title")
+    cover = cover if cover else None  # an empty title block is no cover
     places: list[tuple[str, Tag]] = [("start", main), ("end", main)]
     if cover is not None:
         places += [("before", cover), ("after", cover)]

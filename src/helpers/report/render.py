@@ -77,6 +77,11 @@ def _exporter(template: str) -> Any:
             self.from_notebook_node(nb, resources=resources)
             return self.raw
 
+        def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
+            """No schema validation of the notebook (a third of the export's time): it comes
+            from papermill's execution (validated as it is written) less some cells and
+            outputs, and its only preprocessor removes cells (TagRemovePreprocessor)."""
+
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_TAGS)
@@ -89,7 +94,6 @@ def _exporter(template: str) -> Any:
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
-        optimistic_validation=True,  # validate the notebook once, not after each preprocessor
     )
 
 
