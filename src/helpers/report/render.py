@@ -1,15 +1,18 @@
 """HTML for reviewers: executed chapter notebooks → chapter pages, title page, one-file report.
 
-``render_notebook`` exports an executed notebook with nbconvert and the project's template
+``render_chapter`` exports an executed notebook with nbconvert and the project's template
 (``templates/nianbao``, extending ``lab``): no code, no prompts, no stderr or warning streams,
 nothing of the ``parameters`` / ``injected-parameters`` cells, no remote scripts. The page then
 gets (on its parsed tree, never by pattern matching on HTML) a table of contents built from
 its headings and captions (a sidebar on wide screens, on
 top on narrow ones), reading typography, traceable figures (the derivation shows on hover or
-keyboard focus) and a print stylesheet.
+keyboard focus) and a print stylesheet. The page is parsed once (helpers.report.pagetree),
+and the parts of it the one-file report and the title page need are cut from its
+serialisation.
 
 ``combine`` joins the chapters into one self-contained ``report.html`` (images and the CJK font
-embedded, so it works offline on any machine); ``index_page`` writes the title page.
+embedded, so it works offline on any machine); ``index_page`` writes the title page. Both are
+made of the chapters' parts (``ChapterPage.parts``), not of their pages parsed again.
 
 A chapter kept from an earlier build because its latest build failed is marked on every page
 that shows it (``mark_stale``): its own page, its section of ``report.html`` (plus a notice at
