@@ -316,6 +316,8 @@ def test_parts_are_cut_from_the_page_and_kept_by_its_hash(rendered):
     assert pagetree.PageParts.from_json(record, preface.html) == parts
     assert pagetree.PageParts.from_json(record, preface.html + " ") is None  # another page
     assert pagetree.PageParts.from_json({"sha256": record["sha256"]}, preface.html) is None
+    beyond = dict(record, body=[0, len(preface.html) + 1])
+    assert pagetree.PageParts.from_json(beyond, preface.html) is None
     # a page parsed again (kept from an earlier build) gives the same parts
     assert pagetree.page_parts(preface.html) == parts
 

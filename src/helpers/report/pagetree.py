@@ -149,7 +149,16 @@ class PageParts:
                 return None
 
             def span(v: Any) -> Span | None:
-                return None if v is None else (int(v[0]), int(v[1]))
+                if v is None:
+                    return None
+                a, b = int(v[0]), int(v[1])
+                if not 0 <= a <= b <= len(page):
+                    raise ValueError(v)
+                return a, b
+
+            head = record["head"]
+            if head is not None and not isinstance(head, str):
+                return None
 
             return cls(
                 page,
@@ -158,7 +167,7 @@ class PageParts:
                 bool(record["cover_dated"]),
                 span(record["title"]),
                 bool(record["title_dated"]),
-                record["head"],
+                head,
                 tuple((int(a), str(b), str(c)) for a, b, c in record["headings"]),
                 tuple((str(a), str(b)) for a, b in record["figures"]),
                 bool(record["shows_nothing"]),

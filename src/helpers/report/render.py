@@ -69,7 +69,7 @@ def _exporter(template: str) -> Any:
     class _Template(TemplateExporter):  # type: ignore[misc]
         """Keeps the template's page and hands HTMLExporter an empty one to parse."""
 
-        raw = ""
+        raw: str | None = None
 
         def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
             self.raw, resources = super().from_notebook_node(nb, resources, **kw)
@@ -77,8 +77,11 @@ def _exporter(template: str) -> Any:
 
     class _Exporter(HTMLExporter, _Template):  # type: ignore[misc]
         def page(self, nb: Any, resources: dict[str, Any]) -> str:
-            self.from_notebook_node(nb, resources=resources)
-            return self.raw
+            self.raw = None
+            page, _ = self.from_notebook_node(nb, resources=resources)
+            # an nbconvert that no longer goes through TemplateExporter: its own page (which
+            # finish_export then leaves as it is)
+            return self.raw if self.raw is not None else page
 
         def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
             """No schema validation of the notebook (a third of the export's time): it comes
