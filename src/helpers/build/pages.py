@@ -88,7 +88,7 @@ def with_parts(folder: Path, pages: Sequence[Any]) -> list[Any]:
             if parts is None:
                 parts = pagetree.page_parts(p.html)
                 if parts.source == p.html and path.parent.is_dir():
-                    mf.write_json(path, parts.to_json())
+                    save_parts(folder, p.stem, parts.to_json())
             p = dataclasses.replace(p, parts=parts)
         out.append(p)
     return out
