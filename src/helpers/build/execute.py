@@ -13,6 +13,7 @@ from typing import Any
 from helpers.build import manifest as mf
 from helpers.build import stderr
 from helpers.build.kernel import START_TIMEOUT, _Kernel
+from helpers.build.pages import save_parts
 from helpers.build.plan import FAILED_SUFFIX
 from helpers.build.signals import redeliver_interrupts
 
@@ -130,7 +131,7 @@ def write_outputs(task: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     Returns the result without the contents (``html_sha256`` and ``failed_notebook`` added)."""
     folder = Path(task["folder"])
     stem = task["chapter"]
-    res = {k: v for k, v in out.items() if k not in ("notebook", "page")}
+    res = {k: v for k, v in out.items() if k not in ("notebook", "page", "parts")}
     failed = folder / "notebooks" / f"{stem}{FAILED_SUFFIX}"
     if out.get("status") != "ok":
         if out.get("notebook") is not None:
@@ -140,6 +141,8 @@ def write_outputs(task: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     page = out["page"]
     mf.write_text(folder / "notebooks" / f"{stem}.ipynb", out["notebook"])
     mf.write_text(folder / f"{stem}.html", page)
+    if out.get("parts") is not None:  # what index.html and report.html take of the page
+        save_parts(folder, stem, out["parts"])
     failed.unlink(missing_ok=True)
     res["html_sha256"] = mf.sha256_bytes(page.encode("utf-8"))
     return res
@@ -274,7 +277,7 @@ class _Runner:
         if error is None:
             try:
                 title = _chapter_title(stem, nb)
-                page = render.render_notebook(nb, title=title)
+                rendered = render.render_chapter(nb, title=title)
             except Exception as e:
                 error = {"cell": None, "ename": f"渲染失败 {type(e).__name__}", "evalue": str(e)}
         out["seconds"] = time.monotonic() - t0
@@ -286,7 +289,8 @@ class _Runner:
             else:
                 out["error"] = _describe(error)
             return out
-        out.update(status="ok", title=title, page=page, seconds=time.monotonic() - t0)
+        page, parts = rendered.html, rendered.parts.to_json()
+        out.update(status="ok", title=title, page=page, parts=parts, seconds=time.monotonic() - t0)
         return out
 
     def close(self) -> None:

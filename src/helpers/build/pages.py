@@ -1,10 +1,18 @@
 """Writing a school-year's pages: index.html, report.html, manifest.json, the stale-chapter
-notices (a failing chapter keeps its previous HTML, marked as such), and reports/index.html."""
+notices (a failing chapter keeps its previous HTML, marked as such), and reports/index.html.
+
+index.html and report.html are made of the parts of the chapter pages
+(helpers.report.pagetree.PageParts) that the worker cut when it rendered them and the build
+keeps beside each page (``.build/<chapter>.parts.json``, keyed by the page's sha256), so that
+assembling them parses no chapter page; a page without a record of its own (a stale notice
+added, a page from an earlier version) is parsed once, and its record written.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +61,39 @@ def _stale_chapters(plan: _Plan) -> list[StaleChapter]:
     return out
 
 
+PARTS_RECORD = ".parts.json"  # .build/<chapter>.parts.json: what assembly takes of its page
+
+
+def parts_path(folder: Path, stem: str) -> Path:
+    return folder / CACHE_DIR / f"{stem}{PARTS_RECORD}"
+
+
+def save_parts(folder: Path, stem: str, record: Mapping[str, Any]) -> None:
+    """Keep the parts of a chapter page beside it (atomically; a record of another page is
+    never used: it is keyed by the page's sha256)."""
+    mf.write_json(parts_path(folder, stem), record)
+
+
+def with_parts(folder: Path, pages: Sequence[Any]) -> list[Any]:
+    """The chapter pages (render.ChapterPage) with their parts: the record kept beside the
+    page when it is this page's, else from one parse of the page (and then recorded)."""
+    from helpers.report import pagetree
+
+    out = []
+    for p in pages:
+        if p.html and p.parts is None:
+            path = parts_path(folder, p.stem)
+            record = mf.read_json(path)
+            parts = pagetree.PageParts.from_json(record, p.html) if record else None
+            if parts is None:
+                parts = pagetree.page_parts(p.html)
+                if parts.source == p.html and path.parent.is_dir():
+                    save_parts(folder, p.stem, parts.to_json())
+            p = dataclasses.replace(p, parts=parts)
+        out.append(p)
+    return out
+
+
 def assemble(
     folder: Path,
     pages: list[Any],
@@ -66,6 +107,7 @@ def assemble(
     regional summary's), with the font file they link to put beside them."""
     from helpers.report import render
 
+    pages = with_parts(folder, pages)
     report = render.combine(
         pages, school_name=school_name, year=year, footer=footer, title=title, built_at=built_at
     )

@@ -1,15 +1,18 @@
 """HTML for reviewers: executed chapter notebooks → chapter pages, title page, one-file report.
 
-``render_notebook`` exports an executed notebook with nbconvert and the project's template
+``render_chapter`` exports an executed notebook with nbconvert and the project's template
 (``templates/nianbao``, extending ``lab``): no code, no prompts, no stderr or warning streams,
 nothing of the ``parameters`` / ``injected-parameters`` cells, no remote scripts. The page then
 gets (on its parsed tree, never by pattern matching on HTML) a table of contents built from
 its headings and captions (a sidebar on wide screens, on
 top on narrow ones), reading typography, traceable figures (the derivation shows on hover or
-keyboard focus) and a print stylesheet.
+keyboard focus) and a print stylesheet. The page is parsed once (helpers.report.pagetree),
+and the parts of it the one-file report and the title page need are cut from its
+serialisation.
 
 ``combine`` joins the chapters into one self-contained ``report.html`` (images and the CJK font
-embedded, so it works offline on any machine); ``index_page`` writes the title page.
+embedded, so it works offline on any machine); ``index_page`` writes the title page. Both are
+made of the chapters' parts (``ChapterPage.parts``), not of their pages parsed again.
 
 A chapter kept from an earlier build because its latest build failed is marked on every page
 that shows it (``mark_stale``): its own page, its section of ``report.html`` (plus a notice at
@@ -26,20 +29,18 @@ pays for the import.
 from __future__ import annotations
 
 import base64
-import copy
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Tag
-from bs4.formatter import HTMLFormatter
 from markupsafe import Markup
 
 from helpers import fmt
-from helpers.report import markup, sections
+from helpers.report import markup, pagetree, sections
 from helpers.report.fonts import FONT_FAMILY, FONT_FILE
 from helpers.report.markup import TEMPLATES_DIR, environment
 from helpers.specs.outline import report_title
@@ -58,15 +59,41 @@ def template_name() -> str:
 
 @lru_cache(maxsize=2)
 def _exporter(template: str) -> Any:
+    """nbconvert's HTMLExporter for the template, whose ``page`` is the template's page before
+    HTMLExporter's own parse and serialisation of it: ``render_chapter`` parses it once and
+    makes those changes on its tree (helpers.report.pagetree.finish_export)."""
     from nbconvert import HTMLExporter
+    from nbconvert.exporters import TemplateExporter
     from traitlets.config import Config
+
+    class _Template(TemplateExporter):  # type: ignore[misc]
+        """Keeps the template's page and hands HTMLExporter an empty one to parse."""
+
+        raw: str | None = None
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            self.raw, resources = super().from_notebook_node(nb, resources, **kw)
+            return "", resources
+
+    class _Exporter(HTMLExporter, _Template):  # type: ignore[misc]
+        def page(self, nb: Any, resources: dict[str, Any]) -> str:
+            self.raw = None
+            page, _ = self.from_notebook_node(nb, resources=resources)
+            # an nbconvert that no longer goes through TemplateExporter: its own page (which
+            # finish_export then leaves as it is)
+            return self.raw if self.raw is not None else page
+
+        def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
+            """No schema validation of the notebook (a third of the export's time): it comes
+            from papermill's execution (validated as it is written) less some cells and
+            outputs, and its only preprocessor removes cells (TagRemovePreprocessor)."""
 
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_TAGS)
     config.CSSHTMLHeaderPreprocessor.enabled = False  # no code, so no pygments CSS
     extra = [str(TEMPLATES_DIR)] if TEMPLATES_DIR.is_dir() else []
-    return HTMLExporter(
+    return _Exporter(
         config=config,
         template_name=template,
         extra_template_basedirs=extra,
@@ -77,14 +104,18 @@ def _exporter(template: str) -> Any:
 
 
 def reader_view(nb: Any) -> Any:
-    """A copy of the notebook without parameter cells, stderr streams and error outputs, and
-    without the headings of sections that show nothing (helpers.report.sections)."""
-    nb = copy.deepcopy(nb)
+    """The notebook without parameter cells, stderr streams and error outputs, and without
+    the headings of sections that show nothing (helpers.report.sections). A new notebook and
+    new cells (``nb`` is left as it is); outputs and metadata are shared, not copied."""
+    from nbformat import NotebookNode
+
+    view = NotebookNode(nb)
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []) or [])
         if tags & set(REMOVE_TAGS):
             continue
+        cell = NotebookNode(cell)
         if cell.get("cell_type") == "code":
             cell["outputs"] = [
                 o
@@ -93,15 +124,24 @@ def reader_view(nb: Any) -> Any:
                 and o.get("output_type") != "error"
             ]
         cells.append(cell)
-    nb.cells = sections.anchor_headings(sections.drop_empty(cells))
-    return nb
+    view.cells = sections.anchor_headings(sections.drop_empty(cells))
+    return view
 
 
-def render_notebook(nb: Any, title: str | None = None) -> str:
+@dataclass(frozen=True)
+class RenderedChapter:
+    """A chapter page and the parts of it report.html and index.html are assembled from."""
+
+    html: str
+    parts: pagetree.PageParts
+
+
+def render_chapter(nb: Any, title: str | None = None) -> RenderedChapter:
     """An executed notebook (``nbformat.NotebookNode``) as a reviewer's chapter page.
 
     The nianbao nbconvert template lays the page out (font, an empty ``nav.nb-toc``); the
-    table of contents is then built from the rendered headings, on the parsed page.
+    table of contents is then built from the rendered headings, on the parsed page. The page
+    is parsed and serialised once; its parts come out of that serialisation.
     """
     exporter = _exporter(template_name())
     resources = {
@@ -109,16 +149,29 @@ def render_notebook(nb: Any, title: str | None = None) -> str:
         "nb_font_family": FONT_FAMILY,
         "nb_font_url": FONT_ASSET,
     }
-    page, _ = exporter.from_notebook_node(reader_view(nb), resources=resources)
-    soup = _parse(page)
+    raw = exporter.page(reader_view(nb), resources)
+    soup = _parse(raw)
+    missing_alt = pagetree.finish_export(soup)
+    if missing_alt:
+        exporter.log.warning("Alternative text is missing on %s image(s).", missing_alt)
     clean_figures(soup)
+    main = soup.find("main")
+    entries = toc_entries(main or soup)
     nav = soup.find("nav", class_="nb-toc")
     if nav is not None:
-        main = soup.find("main")
-        nav.replace_with(_fragment(toc_html(main or soup, back_link="index.html")))
+        nav.replace_with(_fragment(str(_pieces().toc(*entries, "index.html"))))
     if soup.html is not None:
         soup.html["lang"] = LANGUAGE  # nbconvert accepts ISO 639-1 codes only ("zh")
-    return _html(soup)
+    if main is None or main.find(("footer", "nav"), class_=("nb-footer", "nb-toc")):
+        page = _html(soup)  # report.html leaves out parts of <main>: cut from a new parse
+        return RenderedChapter(page, pagetree.page_parts(page))
+    page, parts = pagetree.serialise(soup, entries, raw)
+    return RenderedChapter(page, parts)
+
+
+def render_notebook(nb: Any, title: str | None = None) -> str:
+    """An executed notebook as a reviewer's chapter page (``render_chapter``'s page)."""
+    return render_chapter(nb, title).html
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -128,34 +181,11 @@ def _pieces() -> Any:
     return environment().get_template("report/pieces.html.j2").module
 
 
-class _KeepOrder(HTMLFormatter):
-    """Serialise a parsed page with its attributes in their written order (bs4 sorts them)."""
-
-    def attributes(self, tag: Tag):  # type: ignore[override]
-        return list(tag.attrs.items())
-
-
-_FORMATTER = _KeepOrder(entity_substitution=HTMLFormatter.REGISTRY["minimal"].entity_substitution)
-
-
-def _html(tree: Tag) -> str:
-    return tree.decode(formatter=_FORMATTER)
-
-
-def _inner(tree: Tag) -> str:
-    return tree.decode_contents(formatter=_FORMATTER)
-
-
-def _parse(page: str) -> BeautifulSoup:
-    return BeautifulSoup(page, "html.parser")
-
-
-def _fragment(html_text: str) -> BeautifulSoup:
-    return BeautifulSoup(html_text, "html.parser")
-
-
-def _text(tag: Tag) -> str:
-    return tag.get_text().replace("¶", "").strip()
+_html = pagetree.html
+_parse = pagetree.parse
+_fragment = pagetree.parse
+_text = pagetree.text
+toc_entries = pagetree.toc_entries
 
 
 def clean_figures(soup: BeautifulSoup) -> None:
@@ -172,24 +202,6 @@ def font_face(url: str) -> str:
 
 def font_data_uri() -> str:
     return "data:font/otf;base64," + base64.b64encode(FONT_FILE.read_bytes()).decode("ascii")
-
-
-def toc_entries(content: Tag) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
-    """The headings (h1–h3 with ids: level, anchor, text) and the 图/表 captions (anchor,
-    text) of a page, in document order."""
-    headings = []
-    for h in content.find_all(("h1", "h2", "h3"), id=True):
-        text = _text(h)
-        if text:
-            headings.append((int(h.name[1]), str(h["id"]), text))
-    figures = []
-    for f in content.find_all("figure", id=True):
-        if not set(f.get("class") or ()) & {"nb-figure", "nb-table", "nb-photo"}:
-            continue
-        cap = f.find("figcaption")
-        if cap is not None:
-            figures.append((str(f["id"]), _text(cap)))
-    return headings, figures
 
 
 def toc_html(content: Tag | str, back_link: str | None = None, title: str = "目录") -> str:
@@ -296,6 +308,22 @@ class ChapterPage:
     html: str | None
     stale: bool = False
     kept_since: str | None = None
+    parts: pagetree.PageParts | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        """The chapter shows nothing but its headings (a year whose data does not cover it):
+        left out of report.html, as an empty section is left out of its chapter. A chapter
+        kept from an earlier build stays, with its notice."""
+        return not self.stale and self.parts is not None and self.parts.shows_nothing
+
+
+def with_parts(pages: Sequence[ChapterPage]) -> list[ChapterPage]:
+    """The pages with their parts (``PageParts``): a page that comes without is parsed, once."""
+    return [
+        replace(p, parts=pagetree.page_parts(p.html)) if p.html and p.parts is None else p
+        for p in pages
+    ]
 
 
 def _page(
@@ -370,54 +398,13 @@ def print_toc(headings: Sequence[tuple[int, str, str]], pages: dict[str, int] | 
 def _css_head(pages: Sequence[ChapterPage]) -> str:
     """The template's <head> of a rendered chapter, minus its title and font face."""
     for p in pages:
-        if p.html:
-            head = _parse(p.html).find("head")
-            if head is not None:
-                for t in head.find_all("title"):
-                    t.decompose()
-                for st in head.find_all("style"):
-                    if st.get_text().lstrip().startswith("@font-face"):
-                        st.decompose()
-                return _inner(head)
+        if p.parts is not None and p.parts.head is not None:
+            return p.parts.head
     return ""
 
 
 def _cover(school_name: str, year: int, title: str, built_at: str | None) -> str:
     return str(_pieces().cover(school_name, title, int(year), built_date(built_at)))
-
-
-@dataclass
-class _Chapter:
-    """A chapter's content for report.html: its <main> without footer and TOC."""
-
-    page: ChapterPage
-    main: Tag
-
-    @classmethod
-    def of(cls, page: ChapterPage) -> _Chapter:
-        soup = _parse(page.html or "")
-        main = soup.find("main") or soup
-        for t in main.find_all("footer", class_="nb-footer") + main.find_all(
-            "nav", class_="nb-toc"
-        ):
-            t.decompose()
-        return cls(page, main)
-
-    @property
-    def empty(self) -> bool:
-        """The chapter shows nothing but its headings (a year whose data does not cover it):
-        left out of report.html, as an empty section is left out of its chapter. A chapter
-        kept from an earlier build stays, with its notice."""
-        if self.page.stale:
-            return False
-        if self.main.find(("img", "table", "figure", "svg")) is not None:
-            return False
-        for text in self.main.find_all(string=True):
-            if isinstance(text, Comment) or not text.strip():
-                continue
-            if text.find_parent(("h1", "h2", "h3", "h4", "h5", "h6", "style", "script")) is None:
-                return False
-        return True
 
 
 def combine(
@@ -433,27 +420,34 @@ def combine(
 
     The first chapter (the preface) carries the title page; the build date is added to it.
     Images are data URIs already, and the CJK font is embedded, so the file works offline.
+    Made of the chapters' parts (``ChapterPage.parts``; a page without is parsed once).
     """
     title = title or report_title(year)
-    parts = [p for c in chapters if c.html and not (p := _Chapter.of(c)).empty]
-    cover = next((t for p in parts if (t := p.main.find("header", class_="nb-title"))), None)
-    if cover is not None:
-        _date_cover(cover, built_at)
+    chapters = with_parts(chapters)
+    shown = [c for c in chapters if c.html and c.parts is not None and not c.empty]
     headings: list[tuple[int, str, str]] = []
     figures: list[tuple[str, str]] = []
-    for p in parts:
-        h, f = toc_entries(p.main)
+    for c in shown:
+        h = list(c.parts.headings)  # type: ignore[union-attr]
         if not h:  # e.g. a chapter whose title is an un-anchored <h1>
-            h = [(1, f"ch-{p.page.stem}", p.page.title)]
+            h = [(1, f"ch-{c.stem}", c.title)]
         headings += h
-        figures += f
+        figures += c.parts.figures  # type: ignore[union-attr]
     contents = print_toc(headings)
-    if cover is not None:
-        cover.insert_after(_fragment(contents))
-    body = "\n".join(
-        str(_pieces().chapter_section(p.page.stem, Markup(_inner(p.main)))) for p in parts
-    )
-    if cover is None:
+    with_cover = next((c for c in shown if c.parts.cover), None)  # type: ignore[union-attr]
+    sections_html = []
+    for c in shown:
+        parts: pagetree.PageParts = c.parts  # type: ignore[assignment]
+        (start, end), text = parts.body, parts.source
+        if c is with_cover and parts.cover:
+            a, b = parts.cover
+            cover = _dated(text[a:b], parts.cover_dated, built_at)
+            body_html = text[start:a] + cover + _html(_fragment(contents)) + text[b:end]
+        else:
+            body_html = text[start:end]
+        sections_html.append(str(_pieces().chapter_section(c.stem, Markup(body_html))))
+    body = "\n".join(sections_html)
+    if with_cover is None:
         body = _cover(school_name, year, title, built_at) + contents + body
     body = _stale_summary(chapters) + body
     return _page(
@@ -468,21 +462,21 @@ def combine(
     )
 
 
-def _date_cover(cover: Tag, built_at: str | None) -> None:
-    """Give the title block its 编制日期: the one the year's meta.yaml states (already on the
+def _dated(cover: str, dated: bool, built_at: str | None) -> str:
+    """The title block with its 编制日期: the one the year's meta.yaml states (already on the
     preface's title page), else the build date."""
-    if cover.find("div", class_="nb-title-date") is None:
-        cover.append(_fragment(str(_pieces().build_date(built_date(built_at)))))
+    end = "</header>"
+    if dated or not cover.endswith(end):
+        return cover
+    date = _html(_fragment(str(_pieces().build_date(built_date(built_at)))))
+    return cover[: -len(end)] + date + end
 
 
 def _title_block(pages: Sequence[ChapterPage], built_at: str | None) -> str | None:
     """The title block report.html opens with (the preface's title page, dated), or None."""
     for p in pages:
-        if p.html:
-            cover = _parse(p.html).find("header", class_="nb-title")
-            if cover is not None:
-                _date_cover(cover, built_at)
-                return _html(cover)
+        if p.html and p.parts is not None and p.parts.title is not None:
+            return _dated(p.parts.piece(p.parts.title), p.parts.title_dated, built_at)
     return None
 
 
@@ -539,9 +533,10 @@ def index_page(
     kept from an earlier build (``ChapterPage.stale``; matched by their page ``<stem>.html``).
     """
     title = title or report_title(year)
+    pages = with_parts(pages)
     stale = {f"{p.stem}.html": p for p in pages if p.stale and p.html}  # by chapter page
     lost = {p.title for p in pages if p.stale and not p.html}
-    empty = {f"{p.stem}.html" for p in pages if p.html and _Chapter.of(p).empty}
+    empty = {f"{p.stem}.html" for p in pages if p.html and p.empty}
     entries = []
     for href, label in chapters:
         if href in empty:  # left out of report.html too
