@@ -8,6 +8,7 @@ bundled school, a second school, a bare school), never on whatever ``data/raw`` 
 from __future__ import annotations
 
 import shutil
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -296,3 +297,18 @@ def raw_facts(raw: Path, school_id: str, year: int) -> dict[str, float]:
     writes them): ``{field: value}``; for tests that recompute figures independently."""
     doc = yaml.safe_load((raw / school_id / str(year) / "facts.yaml").read_text("utf-8")) or {}
     return {k: float(v["value"]) for k, v in doc.items()}
+
+
+def cli_command() -> list[str]:
+    """How a test starts ``nianbao`` as a process of its own (the venv's script)."""
+    script = Path(sys.executable).with_name("nianbao")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts: it is already dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")

@@ -23,7 +23,7 @@ import helpers.build.core as build_mod
 from helpers.build.core import BuildError, build
 from helpers.cli import app
 from helpers.report.render import unmark_stale
-from tests.factories import SECOND_NAME
+from tests.factories import SECOND_NAME, cli_command, process_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -607,19 +607,6 @@ def test_kernel_that_dies_at_startup_is_retried_once(raw_copy, tmp_path, fake_in
 # --------------------------------------------------------------------------- interrupt
 
 
-def _gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")  # zombie: already dead
-
-
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("nianbao")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find processes")
 def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
@@ -639,7 +626,7 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [
-            *_cli(),
+            *cli_command(),
             "build",
             "--data-dir",
             str(raw_copy),
@@ -661,7 +648,7 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
             assert time.monotonic() < deadline, "the kernel never started"
             time.sleep(0.2)
         kernel, worker = json.loads(marker.read_text())
-        assert not _gone(kernel)
+        assert not process_gone(kernel)
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         output = proc.communicate(timeout=60)[0].decode()
     finally:
@@ -670,10 +657,10 @@ def test_interrupt_leaves_no_partial_files_or_kernels(raw_copy, tmp_path):
     assert proc.returncode == 130, output
     assert "Traceback" not in output
     deadline = time.monotonic() + 10
-    while not (_gone(kernel) and _gone(worker)) and time.monotonic() < deadline:
+    while not (process_gone(kernel) and process_gone(worker)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _gone(kernel), "the kernel survived the interrupt"
-    assert _gone(worker), "a worker process survived the interrupt"
+    assert process_gone(kernel), "the kernel survived the interrupt"
+    assert process_gone(worker), "a worker process survived the interrupt"
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert not (out / "huichang/2024/01_sleep.html").exists()
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from helpers.build.core import build
 from helpers.cli import app
-from tests.factories import BUNDLED
+from tests.factories import BUNDLED, cli_command, process_gone
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 DASK = str(Path(sys.executable).parent / "dask")
@@ -220,19 +220,6 @@ def test_no_scheduler_at_the_address_fails_at_once(raw_copy, tmp_path):
     assert not (tmp_path / "out" / BUNDLED / "2024" / "07_challenges.html").exists()
 
 
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("nianbao")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "helpers.cli"]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")  # zombie: already dead
-
-
 def _cluster_state(address: str) -> tuple[list[str], dict[str, int]]:
     """The scheduler's nianbao tasks (any client) and how many tasks each worker executes."""
     from distributed import Client
@@ -283,7 +270,7 @@ def test_ctrl_c_on_a_cluster_build_cancels_its_tasks_and_keeps_finished_chapters
     folder = out / BUNDLED / "2024"
     args = ["--data-dir", str(raw_copy), "--notebooks", str(nbs), "--out", str(out)]
     proc = subprocess.Popen(
-        [*_cli(), "build", *args, "--scheduler", dask_cluster],
+        [*cli_command(), "build", *args, "--scheduler", dask_cluster],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, like a terminal job
@@ -321,13 +308,13 @@ def test_ctrl_c_on_a_cluster_build_cancels_its_tasks_and_keeps_finished_chapters
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         tasks, busy = _cluster_state(dask_cluster)
-        if not tasks and not any(busy.values()) and _gone(kernel):
+        if not tasks and not any(busy.values()) and process_gone(kernel):
             break
         time.sleep(0.5)
     assert (ctl / "interrupted").exists(), "the blocked notebook was not interrupted"
     assert tasks == [] and len(busy) == 2 and not any(busy.values()), (tasks, busy)
-    assert _gone(kernel), "the chapter's kernel survived the interrupt"
-    assert not _gone(worker), "the Dask worker itself must stay"
+    assert process_gone(kernel), "the chapter's kernel survived the interrupt"
+    assert not process_gone(worker), "the Dask worker itself must stay"
     # a rebuild completes, running only what the interrupt stopped
     (ctl / "release").write_text("")
     again = build(data_dir=raw_copy, notebooks_dir=nbs, out_dir=out, scheduler=dask_cluster)

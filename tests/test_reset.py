@@ -238,3 +238,23 @@ def test_reset_imports_a_changed_package_again(fakepkg, keep_helpers):
     snap.restore()
     assert sys.modules["nbfakepkg"] is not nbfakepkg  # imported again, with the new code
     assert sys.modules["nbfakepkg.sub"].LIMIT == 20
+
+
+def test_reset_lets_go_of_a_notebooks_figures(keep_helpers):
+    """matplotlib caches ArtistInspector results by bound method (seaborn's legends read
+    ``properties()``), which kept every such figure of every notebook alive in a warm kernel:
+    it grew by ≈40 MB per school-year. The reset clears those caches."""
+    import gc
+    import weakref
+
+    from matplotlib.figure import Figure
+
+    snap = r.Snapshot.take(namespace={})
+    fig = Figure()
+    (line,) = fig.subplots().plot([1, 2])
+    line.properties()  # what seaborn's legend code does
+    gone = weakref.ref(fig)
+    del fig, line
+    snap.restore()
+    gc.collect()
+    assert gone() is None

@@ -268,6 +268,7 @@ class Snapshot:
         logging.root.handlers[:] = self.logging[1]
 
     def _libraries(self) -> None:
+        _clear_library_caches()
         if "numpy" in self.extra:
             import numpy as np
 
@@ -292,6 +293,26 @@ class Snapshot:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 pd.reset_option("all")  # nothing sets pandas options before a notebook
+
+
+# Library caches that keep a notebook's objects alive after it ended: (module, attribute path).
+# matplotlib's ArtistInspector caches by bound method, so every artist whose properties() were
+# read (seaborn does it for legends) stays in memory with its whole figure: a warm kernel grew
+# by ≈40 MB and its garbage collections by ≈0.4 s per school-year (bench/README.md).
+LEAKY_CACHES = (
+    ("matplotlib.artist", "ArtistInspector.number_of_parameters"),
+    ("matplotlib.artist", "ArtistInspector.is_alias"),
+)
+
+
+def _clear_library_caches() -> None:
+    for module, path in LEAKY_CACHES:
+        obj: Any = sys.modules.get(module)
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+        clear = getattr(obj, "cache_clear", None)
+        if callable(clear):
+            clear()
 
 
 def _ipython_state(ip: Any) -> dict[str, Any]:
