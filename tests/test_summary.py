@@ -308,6 +308,6 @@ def test_summary_tables_style_by_class_not_inline(demo_region, tmp_path):
         assert name.select(".nb-cell-n") == [] and figures
         assert all(td.select_one(".nb-cell-n").get_text(strip=True) for td in figures), tr
     css = (TEMPLATES_DIR / "nianbao" / "static" / "report.css").read_text("utf-8")
-    assert ".nb-cell-n { text-align: right; }" in css
+    assert ".nb-cell-n { display: block; text-align: right; }" in css
     assert ".nb-not-met { color: var(--nb-err); font-weight: 600; }" in css
     assert "--nb-err: #b42318;" in css  # the colour the mark had inline

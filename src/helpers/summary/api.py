@@ -134,7 +134,7 @@ class Summary:
     ) -> str:
         """A table of one row per school whose long column headers may wrap (numeric columns
         never do), so that it fits a printed page: the figures are right-aligned in their cells."""
-        right = [[r[0], *(f'<div class="nb-cell-n">{c}</div>' for c in r[1:])] for r in rows]
+        right = [[r[0], *(f'<span class="nb-cell-n">{c}</span>' for c in r[1:])] for r in rows]
         return markup.table(self._number("table"), title, header, right, None, note=note)
 
     # ------------------------------------------------------------------ what cells call
