@@ -182,7 +182,7 @@ def main() -> None:
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
     ap.add_argument("--school-years", default="1,10,30", help="comma-separated N")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--floor-years", type=int, default=4, help="school-years for the floor")
+    ap.add_argument("--floor-years", type=int, default=8, help="school-years for the floor")
     ap.add_argument("--cluster", action="store_true", help="also the largest N on 2 dask workers")
     ap.add_argument("--cluster-years", type=int, default=10, help="N for the cluster runs")
     ap.add_argument("--local-cluster", action="store_true", help="also --scheduler local")
