@@ -12,6 +12,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 import yaml
@@ -312,3 +313,19 @@ def process_gone(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def notebook(path: Path, cells: list[str], title: str | None = None) -> Path:
+    """A chapter notebook: optional Markdown title, a `parameters` cell, then code cells."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('school_id = "demo"\nyear = 2000\ndata_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = ([nbformat.v4.new_markdown_cell(f"# {title}")] if title else []) + [params]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path

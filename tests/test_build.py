@@ -23,7 +23,7 @@ import helpers.build.core as build_mod
 from helpers.build.core import BuildError, build
 from helpers.cli import app
 from helpers.report.render import unmark_stale
-from tests.factories import SECOND_NAME, cli_command, process_gone
+from tests.factories import SECOND_NAME, cli_command, notebook, process_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 # a 1x1 PNG
@@ -34,22 +34,6 @@ INPUTS = {
     "02_beta": ["2024/facts.yaml"],
     "03_gamma": ["2024/awards.csv", "school.yaml"],
 }
-
-
-def notebook(path: Path, cells: list[str], title: str | None = None) -> Path:
-    """A chapter notebook: optional Markdown title, a `parameters` cell, then code cells."""
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('school_id = "demo"\nyear = 2000\ndata_dir = None')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = ([nbformat.v4.new_markdown_cell(f"# {title}")] if title else []) + [params]
-    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
 
 
 def add_cell(path: Path, cell: nbformat.NotebookNode, index: int | None = None) -> None:

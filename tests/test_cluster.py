@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from helpers.build.core import build
 from helpers.cli import app
-from tests.factories import BUNDLED, cli_command, process_gone
+from tests.factories import BUNDLED, cli_command, notebook, process_gone
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 DASK = str(Path(sys.executable).parent / "dask")
@@ -137,18 +137,7 @@ def test_cluster_build_gives_the_local_build_notebooks(raw_copy, tmp_path, dask_
 
 
 def chapter(path: Path, *cells: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('school_id = "demo"\nyear = 2000\ndata_dir = None')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), params]
-    nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
+    return notebook(path, list(cells), title=path.stem)
 
 
 def test_killing_a_worker_mid_chapter_still_finishes_the_build(raw_copy, tmp_path, dask_cluster):

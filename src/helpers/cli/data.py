@@ -135,64 +135,55 @@ def process(
         console.print(f"{s} {y} → {folder}")
 
 
+CheckOpt = Annotated[bool, typer.Option("--check", help="只检查文件是否最新（不是则退出码 1）")]
+
+
 @app.command()
 def dictionary(
-    check: Annotated[
-        bool, typer.Option("--check", help="只检查文件是否最新（不是则退出码 1）")
-    ] = False,
+    check: CheckOpt = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="默认：docs/data-dictionary.md")
     ] = None,
 ) -> None:
     """由 specs/fields.yaml 生成数据字典 docs/data-dictionary.md。"""
-    from helpers.atomic import write_text
     from helpers.specs.dictionary import render_markdown
 
     target = output or paths.repo_root() / "docs" / "data-dictionary.md"
-    text = render_markdown()
-    current = target.read_text(encoding="utf-8") if target.is_file() else None
-    if check:
-        if current != text:
-            err_console.print(
-                f"{target} 不是最新的（或不存在）；运行 `nianbao dictionary` 重新生成。"
-            )
-            raise typer.Exit(1)
-        console.print(f"{target} 是最新的。")
-        return
-    if current == text:
-        console.print(f"{target} 已是最新，未改动。")
-        return
-    write_text(target, text)
-    console.print(f"已写出 {target}")
+    _regenerate({target: render_markdown()}, check, "dictionary", "数据字典")
 
 
 @app.command()
 def schema(
-    check: Annotated[
-        bool, typer.Option("--check", help="只检查文件是否最新（不是则退出码 1）")
-    ] = False,
+    check: CheckOpt = False,
 ) -> None:
     """由规格模型生成 src/helpers/specs/schema/*.json（编辑器据此补全和检查 YAML）。"""
-    from helpers.atomic import write_text
     from helpers.specs.schema import rendered
+
+    _regenerate(rendered(), check, "schema", "JSON Schema 均")
+
+
+def _regenerate(files: dict[Path, str], check: bool, command: str, what: str) -> None:
+    """Write the generated ``files`` that differ from what is on disk (atomically), or with
+    ``check`` only say which differ (exit code 1)."""
+    from helpers.atomic import write_text
 
     stale = [
         (path, text)
-        for path, text in rendered().items()
+        for path, text in files.items()
         if not path.is_file() or path.read_text(encoding="utf-8") != text
     ]
     if check:
         for path, _ in stale:
-            err_console.print(f"{path} 不是最新的（或不存在）；运行 `nianbao schema` 重新生成。")
+            err_console.print(f"{path} 不是最新的（或不存在）；运行 `nianbao {command}` 重新生成。")
         if stale:
             raise typer.Exit(1)
-        console.print("JSON Schema 均为最新。")
+        console.print(f"{what}是最新的。")
         return
     for path, text in stale:
         write_text(path, text)
         console.print(f"已写出 {path}")
     if not stale:
-        console.print("JSON Schema 均为最新，未改动。")
+        console.print(f"{what}已是最新，未改动。")
 
 
 @app.command("demo-data")

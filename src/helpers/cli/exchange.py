@@ -4,7 +4,7 @@ drafts in and out (helpers.exchange). Nothing heavy is imported until a command 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,18 @@ def _lines(title: str, items: list, style: str, out: Console) -> None:
         out.print(f"[bold {style}]{escape(title)}[/]")
         for item in items:
             out.print(f"  - {escape(str(item))}", soft_wrap=True)
+
+
+def _stop_unless_clean(result: Any, problems: str, changes: str) -> None:
+    """The two ways an import writes nothing: errors (exit 2), or changes to files already on
+    file without ``--yes`` (exit 1)."""
+    if result.problems:
+        _lines(problems, result.problems, "red", err_console)
+        raise typer.Exit(2)
+    if result.needs_yes:
+        _lines(changes, result.changes, "yellow", err_console)
+        err_console.print("未写入任何文件。确认无误后加上 --yes 重新运行。")
+        raise typer.Exit(1)
 
 
 def export_xlsx(
@@ -61,18 +73,11 @@ def import_xlsx(
     except ValueError as e:
         raise fail(str(e)) from None
     _lines("提示：", result.notes, "cyan", console)
-    if result.problems:
-        _lines(
-            f"工作簿未通过校验，共 {len(result.problems)} 个错误（未写入任何文件）：",
-            result.problems,
-            "red",
-            err_console,
-        )
-        raise typer.Exit(2)
-    if result.needs_yes:
-        _lines("导入将改变已有数据（旧 → 新）：", result.changes, "yellow", err_console)
-        err_console.print("未写入任何文件。确认无误后加上 --yes 重新运行。")
-        raise typer.Exit(1)
+    _stop_unless_clean(
+        result,
+        f"工作簿未通过校验，共 {len(result.problems)} 个错误（未写入任何文件）：",
+        "导入将改变已有数据（旧 → 新）：",
+    )
     _lines("已改变的数据（旧 → 新）：", result.changes, "yellow", console)
     console.print(f"已写入：{'、'.join(result.written) or '（无）'}")
     if result.removed:
@@ -98,13 +103,7 @@ def import_docx(
     _lines("与数据不符的数字（请核对）：", result.contradictions, "yellow", console)
     _lines("无法识别的标题（未导入）：", result.unknown, "yellow", console)
     _lines("Word 稿中没有的章节：", result.missing, "yellow", console)
-    if result.problems:
-        _lines("未通过校验（未写入任何文件）：", result.problems, "red", err_console)
-        raise typer.Exit(2)
-    if result.needs_yes:
-        _lines("将改写已有的文件：", result.changes, "yellow", err_console)
-        err_console.print("未写入任何文件。确认无误后加上 --yes 重新运行。")
-        raise typer.Exit(1)
+    _stop_unless_clean(result, "未通过校验（未写入任何文件）：", "将改写已有的文件：")
     console.print(f"已写入：{'、'.join(result.written + result.images) or '（无）'}")
 
 
