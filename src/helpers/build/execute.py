@@ -1,4 +1,5 @@
-"""A worker process: executes chapter notebooks with papermill on its kernel and renders
+"""A worker process: executes chapter notebooks with papermill on its kernel (one request
+per notebook, :mod:`helpers.build.batch`) and renders
 them to HTML (:mod:`helpers.report.render`), one after another."""
 
 from __future__ import annotations
@@ -12,62 +13,13 @@ from typing import Any
 
 from helpers.build import manifest as mf
 from helpers.build import stderr
+from helpers.build.batch import ENGINE_NAME, engine
 from helpers.build.kernel import START_TIMEOUT, _Kernel
 from helpers.build.pages import save_parts
 from helpers.build.plan import FAILED_SUFFIX
 from helpers.build.signals import redeliver_interrupts
 
-CELL_TIMEOUT = 1800  # seconds for one cell
-
-_ENGINE: Any = None
-
-
-def _engine() -> Any:
-    """A papermill engine that runs on a kernel we started (and keeps it running)."""
-    global _ENGINE
-    if _ENGINE is not None:
-        return _ENGINE
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.log import logger
-    from papermill.utils import merge_kwargs, remove_args
-
-    class NianbaoEngine(NBClientEngine):
-        last_nb: Any = None
-
-        @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man: Any,
-            kernel_name: str,
-            log_output: bool = False,
-            stdout_file: Any = None,
-            stderr_file: Any = None,
-            start_timeout: int = 60,
-            execution_timeout: int | None = None,
-            **kwargs: Any,
-        ) -> Any:
-            cls.last_nb = nb_man.nb
-            km, kc = kwargs.pop("km"), kwargs.pop("kc")
-            kwargs = remove_args(["input_path"], **kwargs)
-            safe = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final = merge_kwargs(
-                safe,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            client = PapermillNotebookClient(nb_man, km=km, **final)
-            client.kc = kc  # the kernel's long-lived client (kept open: the kernel is ours)
-            return client.execute()
-
-    papermill_engines.register("nianbao", NianbaoEngine)
-    _ENGINE = NianbaoEngine
-    return _ENGINE
+CHAPTER_TIMEOUT = 3600  # seconds for one chapter notebook (then interrupted)
 
 
 def _chapter_title(stem: str, nb: Any) -> str:
@@ -194,7 +146,7 @@ class _Runner:
 
         from helpers.report import render
 
-        _engine()
+        engine()
         render._exporter(render.template_name())
         if self.kernel is not None:
             self.kernel.ready()
@@ -242,8 +194,8 @@ class _Runner:
         out: dict[str, Any] = {"id": task["id"], "status": "failed", "seconds": 0.0}
         nb = None
         error: dict[str, Any] | None = None
-        engine = _engine()
-        engine.last_nb = None
+        batch = engine()
+        batch.last_nb = None
         kernel: _Kernel | None = None
         try:
             kernel = self.kernel_for(task["kernel_name"])
@@ -251,22 +203,25 @@ class _Runner:
                 task["notebook"],
                 None,
                 parameters=task["parameters"],
-                engine_name="nianbao",
+                engine_name=ENGINE_NAME,
                 kernel_name=task["kernel_name"],
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
                 start_timeout=START_TIMEOUT,
-                execution_timeout=CELL_TIMEOUT,
-                km=kernel.km,
-                kc=kernel.kc,
+                execution_timeout=CHAPTER_TIMEOUT,
+                kernel=kernel,
             )
         except PapermillExecutionError:
-            nb = engine.last_nb
+            nb = batch.last_nb
         except Exception as e:
-            nb = engine.last_nb
+            nb = batch.last_nb
             error = {"cell": None, "ename": type(e).__name__, "evalue": str(e).strip()}
-        error = (_find_error(nb) if nb is not None else None) or error
+        cell_error = _find_error(nb) if nb is not None else None
+        if error is not None and cell_error is not None:  # e.g. a timeout: where it stopped
+            error["evalue"] += f"（{_describe(cell_error)}）"
+        else:
+            error = cell_error or error
         out["warnings"] = stderr.collect(nb) if nb is not None else []
         if error is not None and kernel is not None:
             kernel.close()  # after a failure, never reuse the kernel

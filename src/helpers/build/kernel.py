@@ -24,6 +24,7 @@ WARM_MODULES = (
     "pandera",
     "yaml",
     "IPython.display",
+    "helpers.build.cellrun",  # runs the notebooks' cells (helpers.build.batch)
 )
 WARM_SKIP = ("build", "cli")  # build machinery, not used by notebooks
 
@@ -45,6 +46,7 @@ class _Kernel:
         self.pid: int | None = None
         self.warm = False
         self.used = False
+        self.language_info: dict[str, Any] | None = None  # asked once, for papermill
 
     def start(self, warm: bool) -> None:
         """Launch and wait until the kernel answers."""
