@@ -228,18 +228,15 @@ class Snapshot:
     def _modules(self) -> None:
         pkg = self.package_name
         for name in list(sys.modules):
-            if name in (KERNEL_MODULE, "__main__") or name == pkg:
-                continue
-            if name.startswith(pkg + "."):
-                if self.package is None:
-                    del sys.modules[name]  # not kept: every notebook imports it afresh
-            elif name not in self.modules:
+            if name in (KERNEL_MODULE, "__main__") or name == pkg or name.startswith(pkg + "."):
+                continue  # the package: below
+            if name not in self.modules:
                 if _is_own(sys.modules[name], self.roots):
                     del sys.modules[name]
                 else:  # a library's module loaded on first use: kept, not looked at again
                     self.modules.add(name)
-        if self.package is None:
-            sys.modules.pop(pkg, None)
+        if self.package is None:  # not kept: every notebook imports it afresh
+            drop_package(pkg)
         elif self.package.code_changed():  # its files changed on disk: import it again
             drop_package(pkg)
             import_package(self.skip, pkg)
