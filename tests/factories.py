@@ -322,6 +322,11 @@ def notebook(path: Path, cells: list[str], title: str | None = None) -> Path:
     params.metadata["tags"] = ["parameters"]
     nb.cells = ([nbformat.v4.new_markdown_cell(f"# {title}")] if title else []) + [params]
     nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    return write_notebook(path, nb)
+
+
+def write_notebook(path: Path, nb: nbformat.NotebookNode) -> Path:
+    """Write ``nb`` to ``path`` for the python3 kernel."""
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -15,6 +15,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from helpers.build import batch
 from helpers.build.kernel import _Kernel
+from tests.factories import write_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +48,7 @@ def _notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
     for kind, source in cells:
         make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         nb.cells.append(make(source))
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, nb)
 
 
 ADDRESS = re.compile(r"0x[0-9a-f]+|ipykernel_[0-9]+")  # objects' and the kernel's temp files
