@@ -131,3 +131,36 @@ def test_a_hanging_chapter_is_interrupted_at_its_deadline(tmp_path, kernel):
     assert kernel.alive()  # interrupted, not killed
     again = batch.run_cells(kernel.km, kernel.kc, [{"index": 0, "source": "2 + 2"}], timeout=30)
     assert again["cells"][0]["outputs"][0]["data"]["text/plain"] == "4"
+
+
+def test_a_worker_reports_where_a_timed_out_chapter_stopped(tmp_path, monkeypatch):
+    """The worker's error names the timeout and the cell it interrupted; the notebook with the
+    cells run so far is kept for inspection, and the kernel is not reused."""
+    import queue
+
+    from helpers.build import execute
+
+    path = _notebook(
+        tmp_path / "03_slow.ipynb",
+        [("code", "x = 1"), ("code", "import time\ntime.sleep(120)")],
+    )
+    monkeypatch.setattr(execute, "CHAPTER_TIMEOUT", 2)
+    runner = execute._Runner(0, queue.Queue(), False, str(tmp_path))
+    task = {
+        "id": "t",
+        "chapter": "03_slow",
+        "notebook": str(path),
+        "kernel_name": "python3",
+        "parameters": {},
+        "folder": str(tmp_path / "out"),
+    }
+    try:
+        out = runner.execute(task)
+    finally:
+        runner.close()
+    assert out["status"] == "failed"
+    assert out["error"].startswith("ChapterTimeoutError: 本章执行超过 2 秒，已中断（cell 1")
+    assert out["error"].endswith("`import time`: KeyboardInterrupt: ）")
+    nb = nbformat.reads(out["notebook"], as_version=4)
+    assert nb.cells[-1].outputs[-1]["ename"] == "KeyboardInterrupt"
+    assert runner.kernel is None

@@ -23,6 +23,7 @@ from typing import Any
 from helpers.build.cellrun import MIME
 
 ENGINE_NAME = "nianbao"
+CHAPTER_TIMEOUT = 3600  # seconds for one chapter notebook, then it is interrupted
 POLL = 1.0  # seconds between checks that the kernel lives
 _ENGINE: Any = None
 
@@ -88,7 +89,7 @@ def run_cells(km: Any, kc: Any, cells: list[dict[str, Any]], timeout: float) -> 
             if not _alive(km):
                 raise KernelDiedError("内核意外退出（Kernel died）")
             if time.monotonic() > deadline:
-                if interrupted or not _alive(km):
+                if interrupted:  # and the interrupt was not answered either
                     raise ChapterTimeoutError(f"本章执行超过 {timeout:.0f} 秒，内核无响应")
                 from jupyter_core.utils import run_sync
 
@@ -140,10 +141,10 @@ def engine() -> Any:
 
         @classmethod
         def execute_managed_notebook(
-            cls, nb_man: Any, kernel_name: str, kernel: Any = None, **kwargs: Any
+            cls, nb_man: Any, kernel_name: str, *, kernel: Any, **kwargs: Any
         ) -> Any:
             nb = cls.last_nb = nb_man.nb
-            timeout = kwargs.get("execution_timeout") or 3600
+            timeout = kwargs.get("execution_timeout") or CHAPTER_TIMEOUT
             if kernel.language_info is None:
                 kernel.language_info = language_info(kernel.kc)
             out = run_cells(kernel.km, kernel.kc, _code_cells(nb), timeout)

@@ -22,7 +22,6 @@ import contextlib
 import io
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -212,8 +211,6 @@ def run(payload: str) -> None:
     from IPython import get_ipython
 
     ip = get_ipython()
-    t0 = time.perf_counter()
-    cells = execute(ip, json.loads(payload))
-    result = {"cells": cells, "seconds": time.perf_counter() - t0}
+    result = {"cells": execute(ip, json.loads(payload))}
     # one JSON string: the kernel's message cleaning does not walk every output again
     ip.display_pub.publish({MIME: json.dumps(result)}, {})

@@ -1,6 +1,6 @@
-"""A worker process: executes chapter notebooks with papermill on its kernel (one request
-per notebook, :mod:`helpers.build.batch`) and renders
-them to HTML (:mod:`helpers.report.render`), one after another."""
+"""A worker process: executes chapter notebooks with papermill on its kernel (one request per
+notebook, :mod:`helpers.build.batch`) and renders them to HTML (:mod:`helpers.report.render`),
+one after another."""
 
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ from typing import Any
 
 from helpers.build import manifest as mf
 from helpers.build import stderr
-from helpers.build.batch import ENGINE_NAME, engine
+from helpers.build.batch import CHAPTER_TIMEOUT, ENGINE_NAME, engine
 from helpers.build.kernel import START_TIMEOUT, _Kernel
 from helpers.build.pages import save_parts
 from helpers.build.plan import FAILED_SUFFIX
 from helpers.build.signals import redeliver_interrupts
-
-CHAPTER_TIMEOUT = 3600  # seconds for one chapter notebook (then interrupted)
 
 
 def _chapter_title(stem: str, nb: Any) -> str:
