@@ -817,6 +817,31 @@ def test_build_every_school_of_a_data_folder_with_two(
 
 
 @pytest.mark.slow
+def test_a_school_years_pages_are_written_when_its_last_chapter_returns(
+    second_school, fake_nbs, fake_inputs, tmp_path
+):
+    """Each school-year's index/report/manifest are written as soon as its last chapter
+    returned, while the other school-year's chapters still run (issue 14: not all at the
+    end, when only the main process works)."""
+    out = tmp_path / "reports"
+    done: list[str] = []  # the school of each chapter, in the order they returned
+    pages: list[set[str]] = []  # the school-years with an index.html at each of those moments
+
+    def on_event(kind: str, info: dict) -> None:
+        if kind == "chapter_done":
+            done.append(info["result"].school_id)
+            pages.append({p.parents[1].name for p in out.glob("*/2024/index.html")})
+
+    r = run(second_school, fake_nbs, out, jobs=1, on_event=on_event)
+    assert r.ok and len(done) == 2 * len(INPUTS)
+    for i in range(len(done)):
+        finished = {s for s in ("huichang", "demo2") if done[:i].count(s) == len(INPUTS)}
+        assert pages[i] == finished, (i, done)
+    assert pages[-1] and len(pages[-1]) == 1  # one school-year was written before the end
+    assert {p.parents[1].name for p in out.glob("*/2024/index.html")} == {"huichang", "demo2"}
+
+
+@pytest.mark.slow
 def test_build_a_bare_school(bare_school, fake_nbs, tmp_path, monkeypatch):
     """A school with only school.yaml, meta.yaml and facts.yaml builds (fallback inputs)."""
     r = run(bare_school, fake_nbs, tmp_path / "out")

@@ -3,9 +3,12 @@ cross-checked ids, a static scan of the notebooks' ``rep.…`` calls, JSON Schem
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import jsonschema
@@ -24,6 +27,7 @@ from helpers.specs.dictionary import SPECS
 from helpers.specs.models import MODELS
 from helpers.specs.registry import registry
 from helpers.specs.schema import modeline, rendered
+from tests.factories import process_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -361,9 +365,28 @@ def test_validate_names_a_spec_typo(monkeypatch, specs, raw_copy):
     )
 
 
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (read from /proc)."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out.update(kids)
+        todo += kids
+    return out
+
+
+@pytest.mark.slow  # the workers start while the notebooks are checked
 def test_build_refuses_before_any_chapter_runs(tmp_path, raw_copy):
     folder, cell = bad_notebooks(tmp_path)
     out = tmp_path / "out"
+    before = {p for p in descendants(os.getpid()) if not process_gone(p)}
     result = CliRunner().invoke(
         app,
         ["build", "--data-dir", str(raw_copy), "--notebooks", str(folder), "--out", str(out)],
@@ -372,6 +395,22 @@ def test_build_refuses_before_any_chapter_runs(tmp_path, raw_copy):
     assert f"09_extra.ipynb cells[{cell}]，第 2 行" in result.output
     assert "dual_structructure" in result.output and "构建未开始" in result.output
     assert not list(out.rglob("*.ipynb")) and not list(out.rglob("*.html"))
+
+    # the workers (and their kernels) started meanwhile are gone; multiprocessing's
+    # resource tracker lives as long as this process, by design
+    def left() -> list[str]:
+        cmds = []
+        for p in descendants(os.getpid()) - before:
+            with contextlib.suppress(OSError):
+                cmd = Path(f"/proc/{p}/cmdline").read_text().replace("\0", " ")
+                if not process_gone(p) and "resource_tracker" not in cmd:
+                    cmds.append(cmd)
+        return cmds
+
+    deadline = time.monotonic() + 20
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left()
 
 
 def test_build_refuses_a_spec_typo(monkeypatch, specs, tmp_path, raw_copy):

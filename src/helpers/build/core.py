@@ -15,7 +15,11 @@
    (:mod:`helpers.build.reset`), and renders each to HTML (:mod:`helpers.report.render`);
    what a chapter writes to stderr becomes its ``ChapterResult.warnings``;
 4. writes ``index.html``, the one-file ``report.html`` and ``manifest.json`` when a chapter
-   changed or one of them is missing (:mod:`helpers.build.pages`).
+   changed or one of them is missing (:mod:`helpers.build.pages`), as soon as the school-year's
+   last chapter returned (the workers run the other school-years' chapters meanwhile).
+
+The specs are checked before anything runs; the notebooks' ``rep.…`` calls are checked while
+the workers start (the check imports the report layer), before a chapter is queued.
 
 Layout under ``reports/<school>/<year>/``: ``index.html``, ``report.html``,
 ``manifest.json``, ``<chapter>.html``, ``notebooks/<chapter>.ipynb`` (executed),
@@ -145,15 +149,22 @@ def build(
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     from helpers.build import preflight
 
-    if bad := preflight.errors(all_chapters):  # specs and notebooks, before anything runs
+    # The specs are checked before anything runs, the notebooks' rep.… calls once the workers
+    # are starting (that check imports the report layer: ~2 s the workers' start-up overlaps).
+    if bad := preflight.spec_errors():
         raise BuildError(bad)
 
     with _lock(out), _signals_raise():
         env = {"code": mf.code_hash(), "packages": mf.package_versions()}
-        plans = [
-            _plan(s, y, chosen, all_chapters, data, out, env, force, figures, chapter_inputs)
-            for s, y in targets
-        ]
+        try:
+            plans = [
+                _plan(s, y, chosen, all_chapters, data, out, env, force, figures, chapter_inputs)
+                for s, y in targets
+            ]
+        except Exception:  # a notebook the planner cannot read: say what the check says
+            if bad := preflight.notebook_errors(all_chapters):
+                raise BuildError(bad) from None
+            raise
         tasks = [_task(p, c, data) for p in plans for c in p.chapters if c.stale]
         expected_seconds(tasks)
         for t in tasks:
@@ -165,25 +176,32 @@ def build(
         with running_pool(len(tasks), jobs, kernel_reuse, folders, scheduler) as pool:
             if pool is not None:
                 where = pool.where
+            if bad := preflight.notebook_errors(all_chapters):  # before a chapter is queued
+                raise BuildError(bad)
             _validate_and_submit(plans, tasks, data, emit, pool)
             _audit_gate(plans, allow_audit_errors)
             for plan in plans:
                 plan.commit()
+            finished: dict[int, tuple[list[ChapterResult], SchoolYearResult]] = {}
+
+            def finish(plan: _Plan, results: dict[str, dict[str, Any]]) -> None:
+                mine = [
+                    _chapter_result(plan, c, results.get(_task_id(plan, c))) for c in plan.chapters
+                ]
+                _record_outcomes(plan, results)
+                finished[id(plan)] = mine, _finish(plan, mine, env, data, force, emit, strict)
+
             results: dict[str, dict[str, Any]] = {}
             if pool is not None:
                 pool.seal()
                 emit("phase", {"text": "执行章节"})
-                # the workers shut their kernels down while the pages are written
-                results = _collect(pool, tasks, plans, emit)
-            chapter_results: list[ChapterResult] = []
-            plan_results = []
-            for plan in plans:
-                mine = [
-                    _chapter_result(plan, c, results.get(_task_id(plan, c))) for c in plan.chapters
-                ]
-                chapter_results += mine
-                _record_outcomes(plan, results)
-                plan_results.append(_finish(plan, mine, env, data, force, emit, strict))
+                # a school-year's pages are written as soon as its last chapter returned
+                results = _collect(pool, tasks, plans, emit, on_plan_done=finish)
+            for plan in plans:  # those with nothing to run (or not finished above)
+                if id(plan) not in finished:
+                    finish(plan, results)
+            chapter_results = [r for plan in plans for r in finished[id(plan)][0]]
+            plan_results = [finished[id(plan)][1] for plan in plans]
             if any(r.regenerated for r in plan_results) or not (out / "index.html").is_file():
                 _write_overview(out)
         return BuildResult(

@@ -25,6 +25,7 @@ WARM_MODULES = (
     "yaml",
     "IPython.display",
     "helpers.build.cellrun",  # runs the notebooks' cells (helpers.build.batch)
+    "helpers.report.api",  # what the chapters import (helpers.report loads it on first use)
 )
 WARM_SKIP = ("build", "cli")  # build machinery, not used by notebooks
 

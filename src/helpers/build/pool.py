@@ -11,7 +11,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,25 @@ def running_pool(
 
 
 def _collect(
-    executor: Any, tasks: list[dict[str, Any]], plans: list[_Plan], emit: Event
+    executor: Any,
+    tasks: list[dict[str, Any]],
+    plans: list[_Plan],
+    emit: Event,
+    on_plan_done: Callable[[_Plan, dict[str, dict[str, Any]]], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Take the results as they come (from the local pool or a Dask cluster), write each
     chapter's outputs atomically (:func:`helpers.build.execute.write_outputs`) and its cache
-    record, and report progress. Called once the data of every school-year passed."""
+    record, and report progress. Called once the data of every school-year passed.
+
+    ``on_plan_done(plan, results)`` is called as soon as the last chapter of a school-year
+    that had chapters to run returned, so that its pages are written while the workers run
+    the other school-years' chapters (not all at the end)."""
     owners = {_task_id(p, c): (p, c) for p in plans for c in p.chapters}
     by_id = {t["id"]: t for t in tasks}
+    waiting: dict[int, int] = {}  # id(plan) -> its chapters still running
+    for t in tasks:
+        plan = owners[t["id"]][0]
+        waiting[id(plan)] = waiting.get(id(plan), 0) + 1
     done: dict[str, dict[str, Any]] = {}
     for kind, payload in executor.messages(len(tasks)):
         if kind == "start":
@@ -88,6 +100,9 @@ def _collect(
         record_done(plan, c, res)
         done[res["id"]] = res
         emit("chapter_done", {"result": _chapter_result(plan, c, res)})
+        waiting[id(plan)] -= 1
+        if not waiting[id(plan)] and on_plan_done is not None:
+            on_plan_done(plan, done)
     return done
 
 

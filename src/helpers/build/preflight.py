@@ -24,9 +24,19 @@ def problems(notebooks: Sequence[Path]) -> list[Problem]:
     return check_notebooks(list(notebooks))
 
 
-def errors(notebooks: Sequence[Path]) -> str:
-    """The message that stops a build ("" when there is nothing wrong)."""
-    bad = [p for p in problems(notebooks) if p.severity == "error"]
+def spec_errors() -> str:
+    """The message that stops a build because of the specs ("" when they are right)."""
+    return _message(check_specs())
+
+
+def notebook_errors(notebooks: Sequence[Path]) -> str:
+    """The message that stops a build because of the notebooks' ``rep.…`` calls; call it
+    once :func:`spec_errors` found nothing (the notebooks are checked against the specs)."""
+    return _message(check_notebooks(list(notebooks)))
+
+
+def _message(found: list[Problem]) -> str:
+    bad = [p for p in found if p.severity == "error"]
     if not bad:
         return ""
     lines = [f"规格文件或章节笔记本有 {len(bad)} 处错误，构建未开始："]
