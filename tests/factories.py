@@ -7,6 +7,7 @@ bundled school, a second school, a bare school), never on whatever ``data/raw`` 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from html.parser import HTMLParser
@@ -313,6 +314,23 @@ def process_gone(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (read from /proc)."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out.update(kids)
+        todo += kids
+    return out
 
 
 def notebook(path: Path, cells: list[str], title: str | None = None) -> Path:

@@ -27,7 +27,7 @@ from helpers.specs.dictionary import SPECS
 from helpers.specs.models import MODELS
 from helpers.specs.registry import registry
 from helpers.specs.schema import modeline, rendered
-from tests.factories import process_gone
+from tests.factories import descendants, process_gone
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -365,23 +365,6 @@ def test_validate_names_a_spec_typo(monkeypatch, specs, raw_copy):
     )
 
 
-def descendants(pid: int) -> set[int]:
-    """The processes below ``pid`` (read from /proc)."""
-    parent: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    out: set[int] = set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        out.update(kids)
-        todo += kids
-    return out
-
-
 @pytest.mark.slow  # the workers start while the notebooks are checked
 def test_build_refuses_before_any_chapter_runs(tmp_path, raw_copy):
     folder, cell = bad_notebooks(tmp_path)
@@ -411,6 +394,22 @@ def test_build_refuses_before_any_chapter_runs(tmp_path, raw_copy):
     while left() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left()
+
+
+def test_build_names_a_file_that_is_not_a_notebook(tmp_path, raw_copy):
+    """A chapter file that is not JSON stops build and validate with its name and line (no
+    traceback), before any worker starts."""
+    folder = tmp_path / "nbs"
+    shutil.copytree(ROOT / "notebooks", folder)
+    (folder / "03_culture.ipynb").write_text('{"cells": [\n', encoding="utf-8")
+    common = ["--data-dir", str(raw_copy), "--notebooks", str(folder)]
+    for args in (["build", *common, "--out", str(tmp_path / "out")], ["validate", *common]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert "03_culture.ipynb，第 2 行" in result.output, result.output
+        assert "notebook_file" in result.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.html"))
 
 
 def test_build_refuses_a_spec_typo(monkeypatch, specs, tmp_path, raw_copy):

@@ -10,6 +10,7 @@ nothing.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,8 +22,6 @@ HEAVY = ["pandas", "pandera", "matplotlib", "seaborn", "helpers.report.api"]
 
 
 def run(code: str, env: dict[str, str] | None = None) -> dict:
-    import os
-
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

@@ -83,6 +83,7 @@ from helpers.build.results import (
     _chapter_result,
 )
 from helpers.build.validate import _audit_gate, _validate
+from helpers.report.notebooks import NotebookReadError
 
 __all__ = [
     "CACHE_DIR",
@@ -161,10 +162,8 @@ def build(
                 _plan(s, y, chosen, all_chapters, data, out, env, force, figures, chapter_inputs)
                 for s, y in targets
             ]
-        except Exception:  # a notebook the planner cannot read: say what the check says
-            if bad := preflight.notebook_errors(all_chapters):
-                raise BuildError(bad) from None
-            raise
+        except NotebookReadError:  # a file that is not a notebook: the check names them all
+            raise BuildError(preflight.notebook_errors(all_chapters)) from None
         tasks = [_task(p, c, data) for p in plans for c in p.chapters if c.stale]
         expected_seconds(tasks)
         for t in tasks:

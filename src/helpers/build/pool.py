@@ -11,6 +11,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,7 @@ def _collect(
     the other school-years' chapters (not all at the end)."""
     owners = {_task_id(p, c): (p, c) for p in plans for c in p.chapters}
     by_id = {t["id"]: t for t in tasks}
-    waiting: dict[int, int] = {}  # id(plan) -> its chapters still running
-    for t in tasks:
-        plan = owners[t["id"]][0]
-        waiting[id(plan)] = waiting.get(id(plan), 0) + 1
+    waiting = Counter(id(owners[t["id"]][0]) for t in tasks)  # id(plan) -> chapters to come
     done: dict[str, dict[str, Any]] = {}
     for kind, payload in executor.messages(len(tasks)):
         if kind == "start":

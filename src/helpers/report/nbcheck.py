@@ -18,7 +18,7 @@ from pathlib import Path
 
 from helpers.errors import Problem
 from helpers.ingest.narrative import EMBED_KINDS
-from helpers.report.notebooks import Call, scan_notebook
+from helpers.report.notebooks import Call, NotebookReadError, scan_notebook
 from helpers.specs.check import shown, suggest
 from helpers.specs.dictionary import SPECS, load_dictionary
 from helpers.specs.registry import registry
@@ -88,12 +88,20 @@ def check_notebooks(notebooks: Sequence[Path], methods: set[str] | None = None) 
     from helpers.report.figures import FIGURES
     from helpers.report.tables import TABLES
 
+    problems: list[Problem] = []
+    readable = []
+    for nb in notebooks:  # a file that is not a notebook is one problem; the rest is checked
+        try:
+            scan_notebook(nb)
+            readable.append(nb)
+        except NotebookReadError as e:
+            problems.append(Problem(shown(nb), "notebook_file", e.reason, row=e.line))
+    notebooks = readable
     methods = report_methods() if methods is None else methods
     chapter_ids, outline_sections = _chapters()
     sections = headings(notebooks) | UNNUMBERED | {c for c in chapter_ids if c.isdigit()}
     sections |= outline_sections
     standards = {s["indicator"] for s in registry().standards}
-    problems: list[Problem] = []
 
     where = ""  # the notebook and cell of the call being checked
 

@@ -187,17 +187,37 @@ def section_key(line: str) -> str | None:
     return m.group(2) if SECTION_NUMBER.match(m.group(2)) else f"{m.group(2)} {m.group(3)}".strip()
 
 
+class NotebookReadError(ValueError):
+    """A notebook file that is not a notebook (not UTF-8 JSON with a list of cells)."""
+
+    def __init__(self, path: Path, line: int | None, reason: str):
+        self.path, self.line, self.reason = path, line, reason
+        where = f"{path}" + (f"，第 {line} 行" if line is not None else "")
+        super().__init__(f"{where}：不是有效的笔记本文件（{reason}）")
+
+
 @lru_cache(maxsize=64)
 def _scan_text(data: bytes, name: str) -> Scan:
     nb = json.loads(data.decode("utf-8"))
-    return scan_notebook_cells(nb.get("cells", []), name)
+    cells = nb.get("cells", []) if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise TypeError("cells 应为列表")
+    return scan_notebook_cells(cells, name)
 
 
 def scan_notebook(path: str | os.PathLike[str]) -> Scan:
     """One notebook file read statically (cached by its content: reading the bytes is cheap,
-    parsing the JSON and the cells' code is not)."""
+    parsing the JSON and the cells' code is not). Raises NotebookReadError naming the file
+    (and the line) when it is not a notebook."""
     p = Path(path)
-    return _scan_text(p.read_bytes(), p.name)
+    try:
+        return _scan_text(p.read_bytes(), p.name)
+    except json.JSONDecodeError as e:
+        raise NotebookReadError(p, e.lineno, f"JSON 格式错误：{e.msg}") from None
+    except UnicodeDecodeError:
+        raise NotebookReadError(p, None, "不是 UTF-8 编码") from None
+    except TypeError as e:
+        raise NotebookReadError(p, None, str(e)) from None
 
 
 def scan(path: str | os.PathLike[str]) -> tuple[Call, ...]:
