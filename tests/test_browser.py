@@ -440,12 +440,14 @@ def printed(reports) -> dict[int, Path]:
     }
 
 
-def _labels(report: Path) -> set[str]:
+HEADINGS = "main h1, main h2, main h3, main h4, main h5, main h6"
+
+
+def _labels(report: Path, sel: str = HEADINGS + ", figcaption, .nb-photo-missing") -> set[str]:
     """Every heading and caption of the report (what a page must not hold alone)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(report.read_text(encoding="utf-8"), "html.parser")
-    sel = "main h1, main h2, main h3, main h4, main h5, main h6, figcaption, .nb-photo-missing"
     return {e.get_text(" ", strip=True) for e in soup.select(sel)}
 
 
@@ -471,6 +473,15 @@ def test_no_printed_page_holds_only_a_caption_or_heading(printed, reports, year)
     # and the check can fail: a page with a heading alone is caught
     fake = pdf_pages.Page(9, "", "—9—", ("6.5.1经费投入",), 0)
     assert pdf_pages.only_captions_or_headings(fake, labels)
+
+
+@pytest.mark.parametrize("year", [2024, 2023])
+def test_no_printed_page_ends_with_a_heading(printed, reports, year):
+    """A heading is printed on the page of its section's first lines, never alone at the foot
+    of the page before (it happened when a block with nothing to show sat between them)."""
+    heads = {pdf_pages.squeeze(t) for t in _labels(reports / str(year) / "report.html", HEADINGS)}
+    pages = pdf_pages.pages(printed[year])
+    assert [(p.number, p.lines[-1]) for p in pages if p.lines and p.lines[-1] in heads] == []
 
 
 def test_printed_contents_give_each_sections_page(printed):

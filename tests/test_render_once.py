@@ -436,3 +436,24 @@ def test_built_pages_are_the_reference_pipelines(built_reports, year):
     assert report == reference_combine(chapters, **args)
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert index == reference_index(chapters, **args)
+
+
+def test_reader_view_leaves_out_cells_that_draw_nothing():
+    """A cell whose output is blank HTML (a block with nothing to show this year) is not kept
+    as an empty block between a heading and its text: there a printed page could break right
+    after the heading. A cell with an output of another kind is kept."""
+    blank = new_code_cell("rep.narrative('1.2.3')")
+    blank.outputs = [new_output("execute_result", {"text/html": "\n", "text/plain": "<Html>"})]
+    quiet = new_code_cell("x = 1")
+    text = new_code_cell("rep.narrative('1.2.3')")
+    text.outputs = [new_output("execute_result", {"text/html": "<p>就业</p>", "text/plain": ""})]
+    other = new_code_cell("show()")
+    other.outputs = [new_output("display_data", {"application/json": {"a": 1}})]
+    nb = new_notebook(cells=[new_markdown_cell("### 1.2.3 就业质量"), blank, quiet, text, other])
+    view = render.reader_view(nb)
+    assert [c.source for c in view.cells] == [
+        '<h3 id="s-1-2-3">1.2.3 就业质量</h3>',
+        "rep.narrative('1.2.3')",
+        "show()",
+    ]
+    assert view.cells[1].outputs[0]["data"]["text/html"] == "<p>就业</p>"

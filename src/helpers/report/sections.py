@@ -78,9 +78,20 @@ def shows_something(cell: Any) -> bool:
     return False
 
 
+def _draws_nothing(cell: Any) -> bool:
+    """A code cell that puts nothing on the page: no output but (blank) HTML or text. Left
+    on the page as an empty block, it comes between a heading and its section's text, and a
+    printed page can then break right after the heading."""
+    if cell.get("cell_type") != "code" or shows_something(cell):
+        return False
+    shown = {"text/html", "text/plain"}
+    return all(set(o.get("data", {})) <= shown for o in cell.get("outputs", []))
+
+
 def drop_empty(cells: list[Any]) -> list[Any]:
-    """The cells without the headings of sections that show nothing."""
-    return keep_shown(cells, heading_level, shows_something)
+    """The cells without those that draw nothing and without the headings of sections that
+    show nothing."""
+    return [c for c in keep_shown(cells, heading_level, shows_something) if not _draws_nothing(c)]
 
 
 def anchor_headings(cells: list[Any]) -> list[Any]:
