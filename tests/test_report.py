@@ -53,3 +53,42 @@ def test_school_specific_values_use_placeholders_and_one_value():
     assert "3088 人" in visible and "3527" not in visible
     assert "6 所" in visible and "9 个" in visible
     assert "原报告印为 3527 人" in html
+
+
+def test_chart_note_names_the_bars_a_year_lacks(tmp_path, make_school):
+    """Figure 1 draws each year with any data; a year lacking one series says so by name
+    (the bundled 2023 has 毕业 but no 招生), instead of a generic "missing years" note."""
+    import yaml
+
+    from helpers.report.figures import FIGURES
+
+    raw = tmp_path / "raw"
+    both = {"students_full_time": 1000, "enrollment": 400, "graduates": 300}
+    make_school(raw, "gaps", years=(2022, 2023, 2024), facts=both)
+    path = raw / "gaps" / "2023" / "facts.yaml"
+    facts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del facts["enrollment"]
+    path.write_text(yaml.safe_dump(facts, allow_unicode=True), encoding="utf-8")
+
+    fig = FIGURES["enrollment_graduates"]
+    rep = open_report("gaps", 2024, raw)
+    assert sorted(set(rep.figure_data("enrollment_graduates")["年度"])) == ["2022", "2023", "2024"]
+    assert fig.note(rep) == "2023 年招生人数缺少数据，未绘出。"
+    assert fig.note(open_report("gaps", 2022, raw)) == ""  # both series: no note
+    html = rep.section("1.1").html
+    assert "2023 年招生人数缺少数据，未绘出。" in html and "缺少数据的年度不绘出" not in html
+
+
+def test_gaps_note_lists_each_year_and_series():
+    import pandas as pd
+
+    from helpers.report.figures import gaps_note
+
+    df = pd.DataFrame(
+        {"年度": ["2022", "2023", "2023", "2024"], "项目": ["甲", "甲", "乙", "乙"], "v": 1}
+    )
+    labels = ("甲", "乙", "丙")
+    assert gaps_note(df, "年度", "项目", labels) == (
+        "2022 年乙、丙；2023 年丙；2024 年甲、丙缺少数据，未绘出。"
+    )
+    assert gaps_note(df.iloc[0:0], "年度", "项目", labels) == ""

@@ -29,10 +29,13 @@ class FigureDef:
     note: Callable[[ReportContext], str] = lambda rep: ""
 
 
+ENROLLMENT_SERIES = (("enrollment", "招生人数"), ("graduates", "毕业人数"))
+
+
 def _enrollment(rep: ReportContext) -> pd.DataFrame:
     rows = []
     for y, sy in rep.years_upto(3).items():
-        for fid, label in (("enrollment", "招生人数"), ("graduates", "毕业人数")):
+        for fid, label in ENROLLMENT_SERIES:
             v = sy.value(fid)
             if v is not None:
                 rows.append({"年度": str(y), "指标": label, "人数": v})
@@ -58,6 +61,13 @@ def _satisfaction(rep: ReportContext) -> pd.DataFrame:
             if iv.value is not None:
                 rows.append({"项目": _short(iv.spec.name), "年度": str(y), "满意度（%）": iv.value})
     return pd.DataFrame(rows, columns=["项目", "年度", "满意度（%）"])
+
+
+def _satisfaction_note(rep: ReportContext) -> str:
+    from helpers.report.tables import SATISFACTION_ITEMS
+
+    labels = tuple(_short(value_of(rep.sy, fid).spec.name) for fid in SATISFACTION_ITEMS)
+    return gaps_note(_satisfaction(rep), "年度", "项目", labels)
 
 
 def _short(label: str) -> str:
@@ -119,6 +129,28 @@ def _funding(rep: ReportContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["年度", "指标", "金额（万元）"])
 
 
+def gaps_note(df: pd.DataFrame, year: str, series: str, labels: tuple[str, ...]) -> str:
+    """The sentence naming each series a drawn year lacks (``2023 年招生人数缺少数据，未绘出。``).
+
+    A chart shows the years it has any data for; a bar missing inside one of them would
+    otherwise read as an omission, or as zero."""
+    if len(df) == 0:
+        return ""
+    missing = []
+    for y in sorted(set(df[year])):
+        have = set(df.loc[df[year] == y, series])
+        absent = [label for label in labels if label not in have]
+        if absent:
+            missing.append(f"{y} 年{'、'.join(absent)}")
+    return f"{'；'.join(missing)}缺少数据，未绘出。" if missing else ""
+
+
+def _enrollment_note(rep: ReportContext) -> str:
+    return gaps_note(
+        _enrollment(rep), "年度", "指标", tuple(label for _, label in ENROLLMENT_SERIES)
+    )
+
+
 def _years(df: pd.DataFrame) -> str:
     years = sorted(set(df["年度"])) if len(df) else []
     return f"{years[0]}—{years[-1]} 年" if len(years) > 1 else (f"{years[0]} 年" if years else "")
@@ -132,7 +164,7 @@ FIGURES: dict[str, FigureDef] = {
             lambda rep: f"{_years(_enrollment(rep))}招生与毕业人数",
             _enrollment,
             lambda df: charts.bar_chart(df, x="年度", y="人数", hue="指标", ylabel="人数（人）"),
-            lambda rep: "缺少数据的年度不绘出。",
+            _enrollment_note,
         ),
         FigureDef(
             "dual_structure",
@@ -147,6 +179,7 @@ FIGURES: dict[str, FigureDef] = {
             lambda df: charts.bar_chart(
                 df, x="项目", y="满意度（%）", hue="年度", value_format="{:.2f}", horizontal=True
             ),
+            _satisfaction_note,
         ),
         FigureDef(
             "destinations",
