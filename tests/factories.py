@@ -8,6 +8,7 @@ bundled school, a second school, a bare school), never on whatever ``data/raw`` 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 from html.parser import HTMLParser
@@ -135,6 +136,19 @@ def make_sy(values: dict[str, float]) -> SchoolYear:
 
 
 # ----------------------------------------------------------------------------- HTML
+
+
+def need_chromium() -> str:
+    """The Chromium to test pages in: skipped on a developer machine without one, a failure
+    in CI (CI=true), where .ci/run installs Debian's chromium."""
+    from helpers.build.pdf import find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium); CI runs these tests")
+    return exe
 
 
 class _Text(HTMLParser):

@@ -16,22 +16,13 @@ from pathlib import Path
 import pytest
 
 from helpers.build.core import build
-from helpers.build.pdf import BROWSER_FLAGS, PdfUnavailable, find_chromium, page_count, print_pdf
+from helpers.build.pdf import BROWSER_FLAGS, PdfUnavailable, page_count, print_pdf
 from tests import pdf_pages
-from tests.factories import reviewer_text_problems
+from tests.factories import need_chromium, reviewer_text_problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def _need_chromium() -> str:
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium); CI runs these tests")
-    return exe
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,7 @@ def reports(built_reports) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = _need_chromium()
+    exe = need_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -428,7 +419,7 @@ def test_anchors_are_stable_across_years(reports):
 @pytest.fixture(scope="module")
 def printed(reports) -> dict[int, Path]:
     """Both years printed as `nianbao build --pdf` prints them."""
-    _need_chromium()
+    need_chromium()
     missing = pdf_pages.missing_tools()
     if missing:
         if os.environ.get("CI"):

@@ -16,7 +16,7 @@ from helpers.build.core import build
 from helpers.build.summary import build_summary
 from helpers.cli import app
 from helpers.demo import generate
-from tests.factories import append, raw_facts, visible
+from tests.factories import append, need_chromium, raw_facts, visible
 
 YEAR = 2024
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("summary")]
@@ -103,10 +103,9 @@ def test_a_one_school_summary_builds(tmp_path):
 def test_summary_marks_look_as_before_in_the_browser(region):
     """The classes that replaced the inline styles render as those styles did (a 未达标 mark
     red #b42318 and semibold, figures right-aligned), on screen and in print."""
-    from helpers.build.pdf import BROWSER_FLAGS, find_chromium
+    from helpers.build.pdf import BROWSER_FLAGS
 
-    exe = find_chromium()
-    assert exe, "Chromium is required (apt-get install chromium)"
+    exe = need_chromium()
     from playwright.sync_api import sync_playwright
 
     _, out = region
