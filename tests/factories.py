@@ -109,6 +109,29 @@ def set_facts(year_dir: Path, **values: float) -> None:
 # ----------------------------------------------------------------------------- loading
 
 
+def assert_same(a: SchoolYear | None, b: SchoolYear | None) -> None:
+    """Equal in content, down the previous-year chain."""
+    while a is not None or b is not None:
+        assert a is not None and b is not None
+        assert (a.school_id, a.year, a.school, a.meta, a.folder) == (
+            b.school_id,
+            b.year,
+            b.school,
+            b.meta,
+            b.folder,
+        )
+        assert a.observations == b.observations and a.facts == b.facts
+        for name, fact in a.facts.items():  # the chosen observation is one of its own
+            assert any(o is b.facts[name].chosen for o in b.facts[name].observations), name
+            assert fact.value == b.facts[name].value
+        assert sorted(a.tables) == sorted(b.tables)
+        for name in a.tables:
+            pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+        pd.testing.assert_frame_equal(a.published, b.published)
+        assert a.narratives == b.narratives and a.warnings == b.warnings
+        a, b = a.previous, b.previous
+
+
 def load_errors(raw: Path, year: int = 2024, school_id: str = BUNDLED) -> DataValidationError:
     """The validation error loading this school-year raises (fails when it loads)."""
     with pytest.raises(DataValidationError) as info:

@@ -15,7 +15,14 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "helpers"
 # lowest first; a module may import its own layer and the layers before it
 LAYERS: list[tuple[str, ...]] = [
-    ("helpers", "helpers.paths", "helpers.errors", "helpers.fmt", "helpers.atomic"),
+    (
+        "helpers",
+        "helpers.paths",
+        "helpers.errors",
+        "helpers.fmt",
+        "helpers.atomic",
+        "helpers.memo",
+    ),
     ("helpers.specs",),
     ("helpers.model",),
     ("helpers.ingest",),

@@ -16,32 +16,10 @@ from typer.testing import CliRunner
 from helpers import paths
 from helpers.cli import app
 from helpers.indicators.processed import IN_BUILD, StaleProcessedData, write
-from helpers.ingest.load import SchoolYear, load_school_year
+from helpers.ingest.load import load_school_year
 from helpers.ingest.processed import STAMP_FILE, load_fresh, read_processed
 from helpers.report.api import open_report
-
-
-def assert_same(a: SchoolYear | None, b: SchoolYear | None) -> None:
-    """Equal in content, down the previous-year chain."""
-    while a is not None or b is not None:
-        assert a is not None and b is not None
-        assert (a.school_id, a.year, a.school, a.meta, a.folder) == (
-            b.school_id,
-            b.year,
-            b.school,
-            b.meta,
-            b.folder,
-        )
-        assert a.observations == b.observations and a.facts == b.facts
-        for name, fact in a.facts.items():  # the chosen observation is one of its own
-            assert any(o is b.facts[name].chosen for o in b.facts[name].observations), name
-            assert fact.value == b.facts[name].value
-        assert sorted(a.tables) == sorted(b.tables)
-        for name in a.tables:
-            pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
-        pd.testing.assert_frame_equal(a.published, b.published)
-        assert a.narratives == b.narratives and a.warnings == b.warnings
-        a, b = a.previous, b.previous
+from tests.factories import assert_same
 
 
 def test_processed_school_year_equals_the_raw_one(raw_copy: Path):

@@ -15,7 +15,8 @@ the package a notebook's code can change, and :meth:`PackageState.restore` puts 
   included (compared with a copy of the containers taken at the snapshot, restored in place
   so that every reference sees it; the objects inside are compared by identity);
 - every ``functools`` cache in the package is emptied, since a notebook may have changed a
-  value it returned (the caches are keyed by content, so they refill with the same values).
+  value it returned (the caches are keyed by content, so they refill with the same values);
+  a :class:`helpers.memo.ProcessMemo` is kept (immutable values keyed by file identity).
 
 When a source file of the package changes on disk (a kernel that lives across builds, e.g.
 on a Dask worker), restoring is not enough: :meth:`PackageState.code_changed` says so and the
@@ -33,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from helpers.memo import ProcessMemo
 
 _CONTAINERS = (dict, list, set, bytearray)  # includes OrderedDict, defaultdict, Counter
 _ATOMIC = (
@@ -168,6 +171,8 @@ class PackageState:
         for key, value in ns.items():
             if key.startswith("__") and key.endswith("__"):
                 continue  # the machinery (a module's __builtins__, pydantic's fields, …)
+            if isinstance(value, ProcessMemo):
+                continue  # kept across resets by design (helpers.memo)
             if _is_cache(value):
                 if id(value) not in seen:
                     seen.add(id(value))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from helpers.ingest.facts import Fact, Observation
 from helpers.ingest.load import SchoolYear
 from helpers.ingest.narrative import Narrative
 from helpers.ingest.stamp import SCHOOL_YEAR_FILE, STAMP_FILE, fresh_folder, make_stamp
+from helpers.memo import ProcessMemo, identity
 from helpers.specs.dictionary import load_dictionary
 
 FORMAT = 2  # of schoolyear.json; a folder of another format is not read back
@@ -293,6 +295,35 @@ def read_processed(folder: str | os.PathLike[str]) -> SchoolYear:
     return _read_year(folder, sy)
 
 
+# the school-years read lately, pickled: a kernel's chapters of one school-year read it once
+_READ = ProcessMemo(limit=8)
+
+
+def _folder_identity(folder: Path) -> tuple[Any, ...] | None:
+    """The identity of every file under ``folder`` (None if one changed too recently)."""
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            key = identity(os.path.join(root, name))
+            if key is None:
+                return None
+            out.append(key)
+    return tuple(out)
+
+
+def _read_memoised(folder: Path) -> SchoolYear:
+    """:func:`read_processed`, from memory while no file of the folder changed; every call
+    returns new objects (unpickled), so a notebook changing a frame changes only its own."""
+    key = _folder_identity(folder)
+    if key is not None and key in _READ:
+        return pickle.loads(_READ[key])
+    sy = read_processed(folder)
+    if key is not None:
+        _READ.put(key, pickle.dumps(sy, protocol=pickle.HIGHEST_PROTOCOL))
+    return sy
+
+
 def load_fresh(
     school_id: str, year: int, data_dir: str | os.PathLike[str] | None = None
 ) -> SchoolYear | None:
@@ -303,6 +334,6 @@ def load_fresh(
     if folder is None:
         return None
     try:
-        return read_processed(folder)
+        return _read_memoised(folder)
     except (OSError, ValueError, KeyError, TypeError):  # damaged or of another format
         return None

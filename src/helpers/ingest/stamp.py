@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import paths
+from helpers.memo import ProcessMemo, file_sha256
 
 SCHOOL_YEAR_FILE = "schoolyear.json"  # helpers.ingest.processed: what is not a table
 STAMP_FILE = "stamp.json"
@@ -22,7 +23,7 @@ PACKAGES = ("pandas", "numpy", "pyarrow", "pandera", "PyYAML")
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 CODE_SUFFIXES = {".py", ".yaml"}  # the code and the specs; not the font or the templates
@@ -40,18 +41,26 @@ def code_hash() -> str:
             and "__pycache__" not in p.parts
             and not p.name.startswith(".")
         ):
-            h.update(p.relative_to(HELPERS_DIR).as_posix().encode() + b"\0" + p.read_bytes())
+            rel = p.relative_to(HELPERS_DIR).as_posix()
+            h.update(f"{rel}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
 
 
+_VERSIONS = ProcessMemo(limit=1)
+
+
 def package_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    """The versions of the packages the processed data depends on; read once per process
+    (the modules it imported are the ones it runs, whatever is installed since)."""
+    if not _VERSIONS:
+        out: dict[str, str | None] = {"python": platform.python_version()}
+        for name in PACKAGES:
+            try:
+                out[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                out[name] = None
+        _VERSIONS.put("versions", tuple(out.items()))
+    return dict(_VERSIONS["versions"])
 
 
 def _raw_files(raw: Path, school_id: str, year: int, years: list[int]) -> dict[str, str]:
