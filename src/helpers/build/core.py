@@ -10,8 +10,10 @@
    (:mod:`helpers.build.validate`), unless the same raw files were validated with the same
    code before and that processed data is still fresh (the result is cached);
 3. executes the stale chapters with papermill in a pool of worker processes
-   (:mod:`helpers.build.pool`, :mod:`helpers.build.execute`), each holding one warm Jupyter
-   kernel (:mod:`helpers.build.kernel`) that is reset between notebooks
+   (:mod:`helpers.build.pool`, :mod:`helpers.build.execute`), forked from one fork server that
+   imported their modules once (:mod:`helpers.build.preload`), each holding one warm Jupyter
+   kernel (:mod:`helpers.build.kernel`, forked from the worker's zygote:
+   :mod:`helpers.build.zygote`) that is reset between notebooks
    (:mod:`helpers.build.reset`), and renders each to HTML (:mod:`helpers.report.render`);
    what a chapter writes to stderr becomes its ``ChapterResult.warnings``;
 4. writes ``index.html``, the one-file ``report.html`` and ``manifest.json`` when a chapter
@@ -134,8 +136,9 @@ def build(
     runs the chapters on that Dask cluster (:mod:`helpers.build.cluster`) instead of the
     local pool; ``BuildResult.where`` says where they ran.
 
-    Workers are started with multiprocessing's "spawn" method, so a script that calls this
-    must do so under ``if __name__ == "__main__":``.
+    Workers are started by multiprocessing's fork server ("spawn" where there is none), both
+    of which import the calling script again, so a script that calls this must do so under
+    ``if __name__ == "__main__":``.
     """
     t0 = time.monotonic()
     if figures not in ("recomputed", "published"):  # helpers.indicators.disclose.POLICIES

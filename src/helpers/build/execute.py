@@ -98,8 +98,9 @@ def write_outputs(task: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     return res
 
 
-def prepare_process() -> None:
-    """Settings of a process that runs chapters (a pool worker or a Dask worker)."""
+def prepare_process(quiet_logs: bool = True) -> None:
+    """Settings of a process that runs chapters (a pool worker or a Dask worker); the fork
+    server's preload leaves the loggers alone (its kernels must not inherit that)."""
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     # kernels started here run for a build: no interactive styling in their outputs
     os.environ["NIANBAO_BUILD"] = "1"
@@ -108,6 +109,8 @@ def prepare_process() -> None:
     # process does without it.
     if "rfc3987_syntax" not in sys.modules:
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    if not quiet_logs:
+        return
     import logging
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -117,10 +120,13 @@ def prepare_process() -> None:
 class _Runner:
     """A worker's state: its kernel, and how it executes and renders one chapter."""
 
-    def __init__(self, wid: int, results: Any, reuse: bool, log_dir: str):
+    def __init__(
+        self, wid: int, results: Any, reuse: bool, log_dir: str, zygote: str | None = None
+    ):
         self.wid = wid
         self.results = results
         self.reuse = reuse
+        self.zygote = zygote  # where warm kernels are forked (helpers.build.zygote), if any
         self.log_path = Path(log_dir) / f"worker-{wid}-{os.getpid()}.log"
         self.kernel: _Kernel | None = None
         self.warm_broken = False
@@ -129,7 +135,7 @@ class _Runner:
         self.results.put(("kernel", self.wid, pid))
 
     def new_kernel(self, name: str, warm: bool) -> _Kernel:
-        kernel = _Kernel(name, self.log_path, self._announce)
+        kernel = _Kernel(name, self.log_path, self._announce, self.zygote if warm else None)
         self.kernel = kernel
         kernel.start(warm)
         return kernel
@@ -137,7 +143,7 @@ class _Runner:
     def prepare(self) -> None:
         """Warm up: launch the kernel, import papermill/nbconvert meanwhile, then wait."""
         if self.reuse:
-            self.kernel = _Kernel("python3", self.log_path, self._announce)
+            self.kernel = _Kernel("python3", self.log_path, self._announce, self.zygote)
             self.kernel.launch(warm=True)
         import nbformat  # noqa: F401
         import papermill  # noqa: F401
@@ -257,15 +263,29 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def _fork_zygote(wid: int, log_dir: str) -> Any:
+    """The worker's zygote (helpers.build.zygote), forked before anything else happens in
+    the worker, when the fork server preloaded the kernels' modules; else None."""
+    if "helpers.build.preload" not in sys.modules:
+        return None
+    from helpers.build import zygote
+
+    try:
+        return zygote.fork(str(Path(log_dir) / f"zygote-{wid}.sock"))
+    except Exception:  # kernels are then started the usual way
+        return None
+
+
 def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) -> None:
     """A worker process: one kernel, chapters one after another until the None sentinel."""
+    zygote = _fork_zygote(wid, log_dir) if reuse else None
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     signal.signal(signal.SIGTERM, _on_sigterm)
     redeliver_interrupts({signal.SIGTERM: _on_sigterm})  # not lost in a finalizer
     prepare_process()
     import logging
 
-    runner = _Runner(wid, results, reuse, log_dir)
+    runner = _Runner(wid, results, reuse, log_dir, zygote.address if zygote else None)
     try:
         try:
             runner.prepare()
@@ -287,4 +307,6 @@ def _worker_main(wid: int, tasks: Any, results: Any, reuse: bool, log_dir: str) 
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     finally:
         runner.close()
+        if zygote is not None:
+            zygote.close()
     sys.exit(0)

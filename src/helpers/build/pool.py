@@ -1,6 +1,7 @@
-"""Running the chapters: a pool of spawned worker processes, longest chapter first, and the
-signal handling and lock that keep an interrupted build clean. :func:`running_pool` is the
-one place that starts a pool (local or Dask), closes it and sweeps after Ctrl-C."""
+"""Running the chapters: a pool of worker processes (forked by a fork server that imported
+their modules once), longest chapter first, and the signal handling and lock that keep an
+interrupted build clean. :func:`running_pool` is the one place that starts a pool (local or
+Dask), closes it and sweeps after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -135,18 +136,45 @@ def expected_seconds(tasks: list[dict[str, Any]]) -> None:
             t["expected"] = sum(known[t["chapter"]]) / len(known[t["chapter"]])
 
 
+PRELOAD = ["helpers.build.preload"]  # what the fork server imports once for every worker
+
+
+def _context() -> Any:
+    """Where workers come from: a fork server that imported the workers' and the kernels'
+    modules once (:mod:`helpers.build.preload`), a clean process (nothing of the main process
+    leaks into the workers); "spawn" where there is no fork server."""
+    import multiprocessing as mp
+
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def _stop_fork_server(ctx: Any) -> None:
+    """Stop the fork server after the build (the next one starts it with the code then on
+    disk, and its CPU time is its parent's to account for). Private API of multiprocessing,
+    present since Python 3.8; without it the server lives until this process ends."""
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with contextlib.suppress(Exception):
+        forkserver._forkserver._stop()
+
+
 class _Pool:
-    """Worker processes (spawned, so nothing of the main process leaks into them)."""
+    """Worker processes, forked by a clean fork server (:func:`_context`)."""
 
     def __init__(self, n: int, kernel_reuse: bool):
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
+        ctx = _context()
         self.log_dir = Path(tempfile.mkdtemp(prefix="nianbao-kernels-"))
         self.tasks = ctx.Queue()
         self.results = ctx.Queue()
         self.kernel_pids: set[int] = set()
         self.pending: set[str] = set()
+        self.ctx = ctx
         self.procs = [
             ctx.Process(
                 target=_worker_main,
@@ -158,10 +186,25 @@ class _Pool:
         ]
         self.where = f"本机，{n} 个进程"
         self.running: dict[int, str] = {}
+        self.starter: threading.Thread | None = None
+        self.start_error = ""
 
     def start(self) -> None:
+        """Start the workers in the background: the first start waits for the fork server's
+        imports (about 2 s), which the caller spends checking the notebooks and validating."""
+        self.starter = threading.Thread(target=self._start_all, name="nianbao-pool-start")
+        self.starter.start()
+
+    def _start_all(self) -> None:
         for p in self.procs:
-            p.start()
+            try:
+                p.start()
+            except Exception as e:  # e.g. no fork server: the worker counts as dead
+                self.start_error = f"{type(e).__name__}: {e}"
+
+    def _started(self) -> None:
+        if self.starter is not None:
+            self.starter.join()
 
     def submit(self, tasks: list[dict[str, Any]]) -> None:
         """Queue chapters, the longest first (they start as soon as a worker is free)."""
@@ -177,6 +220,7 @@ class _Pool:
     def messages(self, total: int) -> Iterator[tuple[str, Any]]:
         """("start", task id) and ("done", result) until ``total`` results are in; a
         worker that dies fails its chapter (and, when none is left, every chapter)."""
+        self._started()
         finished = 0
         while finished < total:
             try:
@@ -206,7 +250,8 @@ class _Pool:
                     code = self.procs[wid].exitcode
                     lost.append((tid, f"工作进程意外退出（exit code {code}）"))
             if len(dead) == len(self.procs):
-                lost += [(tid, "工作进程全部退出，未执行") for tid in sorted(self.pending)]
+                why = f"工作进程全部退出，未执行{f'（{self.start_error}）' if self.start_error else ''}"
+                lost += [(tid, why) for tid in sorted(self.pending)]
             for tid, error in lost:
                 if tid in self.pending:
                     self.pending.discard(tid)
@@ -227,6 +272,7 @@ class _Pool:
         return []
 
     def close(self, graceful: bool) -> None:
+        self._started()
         deadline = time.monotonic() + (30 if graceful else 0)
         for p in self.procs:
             if p.pid is not None:
@@ -250,6 +296,7 @@ class _Pool:
                 self.kernel_pids.add(int(payload))
         for pid in self.kernel_pids:
             _kill_kernel_pid(pid)
+        _stop_fork_server(self.ctx)
         for q in (self.tasks, self.results):
             q.cancel_join_thread()
             q.close()

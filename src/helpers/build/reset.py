@@ -36,6 +36,21 @@ from helpers.build.modstate import PackageState
 
 FREEZES = 3  # resets after which the survivors are frozen (install() froze the warm-up)
 PACKAGE = "helpers"  # kept imported across notebooks, its state put back at every reset
+# Modules a warm kernel imports before its first notebook; helpers' subpackages (but WARM_SKIP)
+# are imported too and kept, their state put back before every notebook (helpers.build.modstate).
+WARM_MODULES = (
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "seaborn",
+    "pandera",
+    "yaml",
+    "IPython.display",
+    "helpers.build.cellrun",  # runs the notebooks' cells (helpers.build.batch)
+    "helpers.report.api",  # what the chapters import (helpers.report loads it on first use)
+)
+WARM_SKIP = ("build", "cli")  # build machinery, not used by notebooks
 KERNEL_MODULE = "_nianbao_kernel"  # where the installed snapshot lives in sys.modules
 RESET_CODE = f"__import__('sys').modules[{KERNEL_MODULE!r}].reset()"
 
