@@ -258,7 +258,16 @@ def main() -> None:
                     "-p",
                     "data_dir",
                     str(raw),
-                ]
+                    # the build's other parameters (helpers.build.plan) and its environment
+                    # (outputs without the interactive styling), so that the outputs compare
+                    "-p",
+                    "figures",
+                    "recomputed",
+                    "-p",
+                    "notebooks_dir",
+                    str(nbs),
+                ],
+                env={**os.environ, "NIANBAO_BUILD": "1"},
             )
             timed([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
         times["naive"] = time.perf_counter() - t0

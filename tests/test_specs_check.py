@@ -459,3 +459,28 @@ def test_checker_and_numbering_read_the_notebook_through_one_scanner(tmp_path):
     assert (unknown.value, unknown.row) == ("nosuch", scanned.calls[1].line)
     assert only(found, "nb_syntax").file.endswith("01_x.ipynb cells[2]")
     assert [c.block for c in nbcheck.calls(nb)[0]] == [c.block for c in scanned.calls]
+
+
+def test_notebooks_that_passed_are_not_checked_again(tmp_path, monkeypatch):
+    """A rebuild with the same notebooks and code does not check them (nor import the report
+    layer) again; a changed notebook or code is checked, and a refusal is never remembered."""
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    path = folder / "09_extra.ipynb"
+    chapter_nb(path, [("md", "## 附"), ("code", 'rep.chapter("1")')])
+    nbs = [path]
+    record = tmp_path / "out" / preflight.CHECKED
+    calls: list[int] = []
+    real = preflight.check_notebooks
+    monkeypatch.setattr(preflight, "check_notebooks", lambda n: calls.append(1) or real(n))
+    assert preflight.notebook_errors(nbs, record, "code-1") == ""
+    assert preflight.notebook_errors(nbs, record, "code-1") == ""
+    assert len(calls) == 1 and record.is_file()
+    assert preflight.notebook_errors(nbs, record, "code-2") == "" and len(calls) == 2
+    chapter_nb(
+        path, [("md", "## 附"), ("code", 'rep.chapter("1")\nrep.figure("dual_structructure")')]
+    )
+    for attempt in (3, 4):  # checked, refused, and not remembered as passed
+        assert "dual_structructure" in preflight.notebook_errors(nbs, record, "code-2")
+        assert len(calls) == attempt
+    assert preflight.notebook_errors(nbs, None, "") == preflight.notebook_errors(nbs, record, "")

@@ -75,6 +75,7 @@ from helpers.build.pool import (
     _lock,
     _signals_raise,
     expected_seconds,
+    fork_server,
     running_pool,
 )
 from helpers.build.results import (
@@ -157,8 +158,11 @@ def build(
     # are starting (that check imports the report layer: ~2 s the workers' start-up overlaps).
     if bad := preflight.spec_errors():
         raise BuildError(bad)
+    # nothing built yet for these school-years (or --force): chapters will run, so the fork
+    # server the workers come from starts now, before the planning
+    cold = force or not any((out / s / str(y)).is_dir() for s, y in targets)
 
-    with _lock(out), _signals_raise():
+    with _lock(out), _signals_raise(), fork_server(early=cold and not scheduler):
         env = {"code": mf.code_hash(), "packages": mf.package_versions()}
         try:
             plans = [
@@ -178,7 +182,8 @@ def build(
         with running_pool(len(tasks), jobs, kernel_reuse, folders, scheduler) as pool:
             if pool is not None:
                 where = pool.where
-            if bad := preflight.notebook_errors(all_chapters):  # before a chapter is queued
+            checked = out / preflight.CHECKED
+            if bad := preflight.notebook_errors(all_chapters, checked, env["code"]):  # first
                 raise BuildError(bad)
             _validate_and_submit(plans, tasks, data, emit, pool)
             _audit_gate(plans, allow_audit_errors)

@@ -164,6 +164,23 @@ def _stop_fork_server(ctx: Any) -> None:
         forkserver._forkserver._stop()
 
 
+@contextlib.contextmanager
+def fork_server(early: bool) -> Iterator[None]:
+    """The build's fork server: started at once when ``early`` (a build sure to run chapters:
+    the server's imports, the longest step before the first chapter, then overlap the
+    planning and the notebook check), and stopped when the build ends."""
+    ctx = _context()
+    if early and ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with contextlib.suppress(Exception):
+            forkserver.ensure_running()
+    try:
+        yield
+    finally:
+        _stop_fork_server(ctx)
+
+
 class _Pool:
     """Worker processes, forked by a clean fork server (:func:`_context`)."""
 
