@@ -83,3 +83,27 @@ print(json.dumps(new))
         env={"MPLBACKEND": "Agg", "NIANBAO_BUILD": "1"},
     )
     assert found == [[], []]
+
+
+def test_a_failing_preload_leaves_the_fork_server_alive():
+    """multiprocessing's fork server survives only an ImportError of its preload: any other
+    failure would fail every worker with an unclear message. The preload prints it instead,
+    and the workers import (and report) what they need themselves."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json\n"
+            "from helpers.report import render\n"
+            "def broken(*a, **k):\n"
+            "    raise RuntimeError('template missing')\n"
+            "render._exporter = broken\n"
+            "import helpers.build.preload\n"
+            "print(json.dumps('alive'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == '"alive"', out.stderr[-2000:]
+    assert "RuntimeError: template missing" in out.stderr

@@ -7,30 +7,39 @@ need (:func:`helpers.build.zygote.warm`: IPython, ipykernel, pandas, matplotlib,
 pandera, ``helpers``) once, and every worker — and, through the zygote each worker forks at
 its start (:func:`helpers.build.zygote.fork`), every kernel — begins with them imported
 instead of importing them again (about 1.3 s of CPU per worker and 2 s per kernel).
+
+A failure here must not take the fork server down (multiprocessing ignores only an
+ImportError of a preload): it is printed, and the workers import what they need themselves,
+failing their chapters with the error where it really is.
 """
 
 from __future__ import annotations
 
-import gc
 
-from helpers.build.execute import prepare_process
-from helpers.build.zygote import warm
+def _preload() -> None:
+    import gc
 
-prepare_process(quiet_logs=False)
+    from helpers.build.execute import prepare_process
 
+    prepare_process(quiet_logs=False)  # first: it keeps jsonschema from building a grammar
 
-def _worker_modules() -> None:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
     from helpers.build.batch import engine
+    from helpers.build.zygote import warm
     from helpers.report import render
 
     engine()
     render._exporter(render.template_name())
+    warm()
+    gc.collect()
+    gc.freeze()  # shared by every process forked from here, never scanned by their collections
 
 
-_worker_modules()
-warm()
-gc.collect()
-gc.freeze()  # shared by every process forked from here, never scanned by their collections
+try:
+    _preload()
+except Exception:
+    import traceback
+
+    traceback.print_exc()
