@@ -69,7 +69,7 @@ def test_a_reset_kernel_imports_nothing_for_open_report():
         """
 import json, sys
 import helpers.build.reset as r
-from helpers.build.kernel import WARM_MODULES, WARM_SKIP
+from helpers.build.reset import WARM_MODULES, WARM_SKIP
 r.install(WARM_MODULES, WARM_SKIP)
 new = []
 for _ in range(2):

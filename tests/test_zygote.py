@@ -103,11 +103,17 @@ def test_a_forked_kernel_starts_with_the_modules_imported(tmp_path, zyg, forked)
         other.close()
 
 
-def test_a_forked_kernel_is_interrupted_and_its_death_is_seen(forked):
+def test_a_forked_kernel_is_interrupted_and_its_death_is_seen(tmp_path, forked):
     from jupyter_core.utils import run_sync
 
-    msg_id = forked.kc.execute("import time\ntime.sleep(120)")
-    time.sleep(0.5)  # let the cell start (an interrupt before it would be a no-op)
+    started = tmp_path / "started"
+    msg_id = forked.kc.execute(
+        f"import pathlib, time\npathlib.Path({str(started)!r}).write_text('')\ntime.sleep(120)"
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists():  # the cell runs (an interrupt before it would be a no-op)
+        assert time.monotonic() < deadline, "the cell never started"
+        time.sleep(0.05)
     run_sync(forked.km.interrupt_kernel)()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

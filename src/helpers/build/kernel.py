@@ -16,7 +16,6 @@ from typing import Any
 from helpers.build.reset import RESET_CODE, WARM_MODULES, WARM_SKIP, install_code
 
 START_TIMEOUT = 60  # seconds for a kernel to answer
-__all__ = ["WARM_MODULES", "WARM_SKIP", "KernelStartError", "wait_for_ready"]
 
 
 # what a kernel's command line holds: launched (ipykernel_launcher), or forked from a zygote

@@ -51,7 +51,7 @@ def notebook_errors(notebooks: Sequence[Path], record: Path | None = None, code:
         if key is not None and (mf.read_json(record) or {}).get("key") == key:
             return ""
     message = _message(check_notebooks(list(notebooks)))
-    if not message and key is not None and record is not None:
+    if not message and key is not None:  # (a key only with a record)
         mf.write_json(record, {"key": key})
     return message
 

@@ -116,12 +116,18 @@ def drop_package(package: str = PACKAGE) -> None:
         del sys.modules[name]
 
 
-def warm_up(warm: Iterable[str], skip: Iterable[str]) -> None:
-    """Import the heavy modules and helpers' submodules (kept for every notebook)."""
+def import_modules(warm: Iterable[str], skip: Iterable[str]) -> None:
+    """Import the heavy modules and helpers' submodules but ``skip`` (what a warm kernel, or
+    the zygote it is forked from, holds before its first notebook)."""
     for name in warm:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     import_package(skip)
+
+
+def warm_up(warm: Iterable[str], skip: Iterable[str]) -> None:
+    """Import the heavy modules and helpers' submodules (kept for every notebook)."""
+    import_modules(warm, skip)
     if "matplotlib.pyplot" in sys.modules:
         # load the inline backend now (a fresh kernel does it at its first figure): it
         # registers IPython's post-execute hook that displays figures, part of the snapshot

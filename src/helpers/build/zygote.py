@@ -3,14 +3,15 @@
 A warm kernel used to start as its own Python process and import pandas, matplotlib, seaborn,
 pandera, IPython and ``helpers`` before its first notebook: about 2 s of CPU per kernel, paid
 by every kernel of a build at the same time, while the workers and the main process start
-too. The zygote is one process per build (or per Dask worker) that imports them once, then
-forks a kernel for each request: the child sets up the kernel's session, standard streams,
+too. A zygote is a process that has them imported — forked by each worker of the local pool
+from the fork server's preload (:func:`fork`), or started as its own program (:func:`start`) —
+and forks a kernel for each request: the child sets up the kernel's session, standard streams,
 signals, environment and arguments as ``python -m ipykernel_launcher`` would have them and
 runs ``IPKernelApp`` there. What the child shares with the zygote is modules imported and
 not yet used; nothing a notebook did can be in it, since the zygote runs none.
 
 Server: ``python -m helpers.build.zygote SOCKET`` (started by :func:`start`) binds the Unix
-socket at once, imports :data:`helpers.build.kernel.WARM_MODULES`, then answers one JSON
+socket at once, imports :data:`helpers.build.reset.WARM_MODULES`, then answers one JSON
 request per connection — ``{"args", "env", "cwd", "log"}`` — with ``{"pid": N}`` of the
 forked kernel (or ``{"error": "..."}``). It reaps its children as they exit and stops when
 its standard input closes (the process that started it is gone) or on SIGTERM.
@@ -45,21 +46,13 @@ REPLY_TIMEOUT = 120.0  # seconds: the zygote answers once its imports are done
 CONNECT_TIMEOUT = 10.0  # seconds for a started zygote's socket to appear
 
 
-def kernel_args(cmd: list[str]) -> list[str] | None:
-    """The ipykernel arguments of a kernel command ``[python, …, -m, ipykernel_launcher,
-    ARGS…]`` (the python3 kernelspec's), or None for any other command."""
+def split_command(cmd: list[str]) -> tuple[list[str], list[str]] | None:
+    """A kernel command ``[python, -X…, -m, ipykernel_launcher, ARGS…]`` (the python3
+    kernelspec's) as its interpreter part (to start a zygote with the same interpreter and
+    flags) and ARGS (what the forked kernel parses); None for any other command."""
     for i in range(len(cmd) - 1):
         if cmd[i] == "-m" and cmd[i + 1] == LAUNCHER:
-            return cmd[i + 2 :]
-    return None
-
-
-def interpreter(cmd: list[str]) -> list[str] | None:
-    """The interpreter part of a kernel command (``[python, -X…]``), to start the zygote
-    with the same interpreter and flags as the kernels it stands for."""
-    for i in range(len(cmd) - 1):
-        if cmd[i] == "-m" and cmd[i + 1] == LAUNCHER:
-            return cmd[:i]
+            return cmd[:i], cmd[i + 2 :]
     return None
 
 
@@ -134,19 +127,14 @@ def _child(request: dict[str, Any], keep_out: list[socket.socket]) -> None:
 def warm() -> None:
     """Import what a warm kernel imports before its first notebook (no IPython shell yet:
     the kernel's own warm-up, :func:`helpers.build.reset.install`, finishes the job)."""
-    import importlib
-
     import ipykernel.ipkernel
     import ipykernel.kernelapp  # noqa: F401
 
-    from helpers.build.reset import WARM_MODULES, WARM_SKIP, import_package
+    from helpers.build.reset import WARM_MODULES, WARM_SKIP, import_modules
 
     # ipykernel sets this before a kernel's first import of matplotlib; here it comes first
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    for name in WARM_MODULES:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
-    import_package(WARM_SKIP)
+    import_modules(WARM_MODULES, WARM_SKIP)
 
 
 def _handle(conn: socket.socket, listener: socket.socket) -> None:
@@ -260,7 +248,8 @@ def kernel_python(kernel_name: str = "python3") -> list[str] | None:
         argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
     except Exception:
         return None
-    return interpreter(argv)
+    parts = split_command(argv)
+    return parts[0] if parts else None
 
 
 def fork(address: str, kernel_name: str = "python3") -> Zygote | None:
@@ -400,9 +389,10 @@ class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
     address = Unicode("")
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        args = kernel_args(cmd)
-        if not self.address or args is None:
+        parts = split_command(cmd)
+        if not self.address or parts is None:
             return await super().launch_kernel(cmd, **kwargs)
+        args = parts[1]
         log = kwargs.get("stdout")
         payload = {
             "args": args,
