@@ -85,3 +85,98 @@ def test_a_remembered_school_year_is_the_same_and_a_fresh_copy(raw_copy: Path, l
     write(load_school_year("huichang", 2024, raw_copy))
     third = load_fresh("huichang", 2024, raw_copy)
     assert reads == [folder] and isinstance(third.tables["awards"], pd.DataFrame)
+
+
+# ------------------------------------------------------------------ caches a reset keeps
+def test_a_kernel_reset_keeps_the_parsed_specs_and_prose_scans():
+    """The caches a chapter used to refill after every reset (the specs, the sentence
+    placeholders, the prose's images, compiled sentences) are kept: the same objects after a
+    reset, not parsed again."""
+    from helpers.ingest import narrative
+    from helpers.report import textgen
+    from helpers.specs import sentences
+    from helpers.specs.dictionary import load_dictionary
+    from helpers.specs.registry import registry
+
+    state = PackageState.take("helpers")
+    before = (
+        registry(),
+        load_dictionary(),
+        sentences.placeholders("共 {{ students }}。"),
+        narrative._images("![图](images/a.png)"),
+        textgen._code("{{ x }} 人"),
+    )
+    changed = state.restore()
+    assert not [c for c in changed if "cached value" in c]
+    after = (
+        registry(),
+        load_dictionary(),
+        sentences.placeholders("共 {{ students }}。"),
+        narrative._images("![图](images/a.png)"),
+        textgen._code("{{ x }} 人"),
+    )
+    assert after[0] is before[0] and after[1] is before[1]
+    assert after[2] == before[2] and after[3] is before[3] and after[4] is before[4]
+    assert before[3] == (("images/a.png", "图"),)
+
+
+def test_a_cached_value_a_notebook_changed_is_dropped_at_the_reset():
+    """A notebook that changes a value a kept cache handed out (an entry of a dict inside, an
+    attribute forced onto a frozen dataclass) does not reach the next notebook: the reset
+    drops that value and the next call makes it again."""
+    from helpers.specs.dictionary import load_dictionary
+    from helpers.specs.registry import registry
+
+    state = PackageState.take("helpers")
+    reg, dic = registry(), load_dictionary()
+    name = next(iter(reg.indicators))
+    spec = reg.indicators[name]
+    reg.indicators[name] = None  # a notebook's change to a dict inside
+    object.__setattr__(dic, "leak", 1)  # and to a frozen dataclass
+    try:
+        changed = state.restore()
+        assert any("registry" in c for c in changed) and any(
+            "load_dictionary" in c for c in changed
+        )
+        assert registry() is not reg and registry().indicators[name] == spec
+        assert not hasattr(load_dictionary(), "leak")
+    finally:
+        reg.indicators[name] = spec
+
+
+def test_an_unchanged_value_survives_verify_and_an_immutable_one_is_not_copied():
+    calls = []
+
+    @memo.kept_cache(8)
+    def table(n: int) -> dict:
+        calls.append(n)
+        return {"n": [n, n + 1]}
+
+    @memo.kept_cache(8)
+    def words(text: str) -> tuple[str, ...]:
+        return tuple(text.split())
+
+    assert table(1) == {"n": [1, 2]} and table(1) is table(1) and calls == [1]
+    assert words("a b") == ("a", "b") and words.entries[("a b",)][1] is None
+    assert table.verify() == [] and table(1) is table(1) and calls == [1]
+    table(1)["n"].append(3)
+    assert [d.rsplit(".", 1)[-1] for d in table.verify()] == ["table(1,)"]
+    assert table(1) == {"n": [1, 2]} and calls == [1, 1]
+
+
+def test_a_value_that_cannot_be_checked_is_refused():
+    @memo.kept_cache()
+    def opened(path: str):
+        return lambda: path  # a function pickles by name: a local one not at all
+
+    with pytest.raises(TypeError, match=r"opened.*cannot be pickled.*lru_cache"):
+        opened("x")
+
+
+def test_immutable_is_only_what_nothing_can_change():
+    from helpers.specs.sentences import Placeholder
+
+    assert memo.immutable(("a", 1, None, (b"x", 2.0), frozenset({"y"})))
+    assert memo.immutable(compile("1", "<x>", "eval"))
+    assert not memo.immutable(("a", ["b"]))
+    assert not memo.immutable(Placeholder("x", None, 1))  # object.__setattr__ can change it

@@ -61,3 +61,96 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         return _DIGESTS[key]
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return _DIGESTS.put(key, digest) if key is not None else digest
+
+
+# ------------------------------------------------------------------ caches a reset keeps
+_ATOMS = (type(None), bool, int, float, complex, str, bytes, range, type(Ellipsis))
+
+
+def immutable(value: Any, depth: int = 0) -> bool:
+    """Whether nothing reachable from ``value`` can be changed, not even with
+    ``object.__setattr__``: atoms (str, int, …), code objects, and tuples and frozensets of
+    such values."""
+    import types
+
+    if depth > 64:
+        return False
+    if isinstance(value, (*_ATOMS, types.CodeType)):
+        return True
+    if type(value) in (tuple, frozenset):
+        return all(immutable(v, depth + 1) for v in value)
+    return False
+
+
+def _pickled(value: Any) -> bytes:
+    import pickle
+
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class KeptCache:
+    """A memo of a function of its arguments (and of files a reset would notice changing),
+    which a warm kernel's reset keeps instead of emptying (``helpers.build.modstate``).
+
+    A ``functools`` cache is emptied before every notebook, since a notebook may have changed
+    a value it handed out; refilling the parsed specs, prose scans and compiled sentences cost
+    a chapter kernel about 0.2–0.3 s per school-year. This one keeps its values and still lets
+    no notebook's change reach the next:
+
+    - an :func:`immutable` value (strings, tuples of them, code objects) is kept as it is;
+    - any other value is kept with its pickle, and :meth:`verify` (called by the reset) drops
+      every value whose pickle is no longer the same. A pickle holds every item, key and
+      attribute all the way down (an attribute added to a frozen dataclass with
+      ``object.__setattr__`` too), and making one is C code: verifying the parsed specs after
+      a notebook takes about a millisecond. A value that cannot be pickled is refused when it
+      is made (``TypeError``: use ``functools.lru_cache``).
+    """
+
+    kept_across_resets = True
+
+    def __init__(self, fn: Any, limit: int = 4096) -> None:
+        import functools
+
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.entries = ProcessMemo(limit)  # key → (value, its pickle or None if immutable)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+        hit = self.entries.get(key)
+        if hit is not None:
+            return hit[0]
+        value = self.fn(*args, **kwargs)
+        self.entries.put(key, (value, None if immutable(value) else self._copy(value)))
+        return value
+
+    def _copy(self, value: Any) -> bytes:
+        try:
+            return _pickled(value)
+        except Exception as e:
+            raise TypeError(
+                f"{self.fn.__module__}.{self.fn.__qualname__}: its value "
+                f"({type(value).__name__}) cannot be pickled ({e}), so a change to it could "
+                "not be told; use functools.lru_cache"
+            ) from None
+
+    def verify(self) -> list[str]:
+        """Drop every value whose pickle changed since it was made; returns what was dropped."""
+        dropped = []
+        for key, (value, snapshot) in list(self.entries.items()):
+            if snapshot is not None and _pickled(value) != snapshot:
+                del self.entries[key]
+                dropped.append(f"{self.fn.__qualname__}{key!r}")
+        return dropped
+
+    def cache_clear(self) -> None:
+        self.entries.clear()
+
+
+def kept_cache(limit: int = 4096) -> Any:
+    """Decorator: :class:`KeptCache` of at most ``limit`` values."""
+
+    def wrap(fn: Any) -> KeptCache:
+        return KeptCache(fn, limit)
+
+    return wrap

@@ -16,7 +16,8 @@ the package a notebook's code can change, and :meth:`PackageState.restore` puts 
   so that every reference sees it; the objects inside are compared by identity);
 - every ``functools`` cache in the package is emptied, since a notebook may have changed a
   value it returned (the caches are keyed by content, so they refill with the same values);
-  a :class:`helpers.memo.ProcessMemo` is kept (immutable values keyed by file identity).
+  a :class:`helpers.memo.ProcessMemo` is kept (immutable values keyed by file identity), and
+  so is a :class:`helpers.memo.KeptCache`, after dropping every value a notebook changed.
 
 When a source file of the package changes on disk (a kernel that lives across builds, e.g.
 on a Dask worker), restoring is not enough: :meth:`PackageState.code_changed` says so and the
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.memo import ProcessMemo
+from helpers.memo import KeptCache, ProcessMemo
 
 _CONTAINERS = (dict, list, set, bytearray)  # includes OrderedDict, defaultdict, Counter
 _ATOMIC = (
@@ -139,6 +140,7 @@ class PackageState:
     namespaces: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
     containers: list[tuple[Any, Any]] = field(default_factory=list)
     caches: list[Any] = field(default_factory=list)
+    kept: list[Any] = field(default_factory=list)  # helpers.memo.KeptCache: verified, not emptied
     folders: list[str] = field(default_factory=list)
     signature: tuple[tuple[str, int, int], ...] = ()
 
@@ -173,6 +175,11 @@ class PackageState:
                 continue  # the machinery (a module's __builtins__, pydantic's fields, …)
             if isinstance(value, ProcessMemo):
                 continue  # kept across resets by design (helpers.memo)
+            if isinstance(value, KeptCache):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    self.kept.append(value)
+                continue
             if _is_cache(value):
                 if id(value) not in seen:
                     seen.add(id(value))
@@ -210,6 +217,8 @@ class PackageState:
                 changed.append(f"contents of {type(target).__name__} {id(target):#x}")
         for fn in self.caches:
             fn.cache_clear()
+        for cache in self.kept:
+            changed += [f"cached value {d}" for d in cache.verify()]
         return changed
 
 

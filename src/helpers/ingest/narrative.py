@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -31,6 +30,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from helpers.errors import Problem
+from helpers.memo import kept_cache
 from helpers.specs import sentences
 
 KINDS = {"preface", "section", "case", "challenge"}
@@ -110,7 +110,7 @@ class Narrative:
         )
 
 
-@lru_cache(maxsize=4096)
+@kept_cache(4096)
 def _images(text: str) -> tuple[tuple[str, str], ...]:
     """The images of a Markdown text (parsed once per text)."""
     out = []

@@ -16,11 +16,11 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from helpers import paths
+from helpers.memo import kept_cache
 from helpers.specs.outline import outline
 
 HEADING = re.compile(r"^(#{1,6})\s+(\S+)\s*(.*)$")
@@ -196,7 +196,7 @@ class NotebookReadError(ValueError):
         super().__init__(f"{where}：不是有效的笔记本文件（{reason}）")
 
 
-@lru_cache(maxsize=64)
+@kept_cache(64)
 def _scan_text(data: bytes, name: str) -> Scan:
     nb = json.loads(data.decode("utf-8"))
     cells = nb.get("cells", []) if isinstance(nb, dict) else None

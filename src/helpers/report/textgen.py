@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import Environment, Template, UndefinedError
 from markupsafe import Markup
@@ -20,6 +21,7 @@ from helpers.indicators.compare import change
 from helpers.indicators.evaluate import MISSING, IndicatorValue, compute, value_of
 from helpers.indicators.standards import check
 from helpers.ingest import cite
+from helpers.memo import kept_cache
 from helpers.report import markup
 from helpers.report.context import ReportContext
 from helpers.report.figures import awards_missing
@@ -207,9 +209,16 @@ def _environment() -> Environment:
     return _ENVIRONMENT
 
 
+@kept_cache(1024)
+def _code(html: str) -> Any:
+    """A sentence template compiled to Python code (immutable, so a warm kernel keeps it)."""
+    return _environment().compile(html)
+
+
 @lru_cache(maxsize=1024)
 def _compile(html: str) -> Template:
-    return _environment().from_string(html)
+    env = _environment()  # what Environment.from_string does, with the code compiled once
+    return env.template_class.from_code(env, _code(html), env.make_globals(None), None)
 
 
 def _wan(iv: IndicatorValue, value: float, decimals: int) -> str:

@@ -1,17 +1,20 @@
-"""Parsed specs are cached; an edit to a spec file is picked up by the next ``open_report``.
+r"""Parsed specs are cached; an edit to a spec file is picked up by the next ``open_report``.
 
 Functions that parse a spec use :func:`cached` instead of ``functools.lru_cache``;
 :func:`refresh` clears them all when any file of ``helpers/specs`` changed since the last
 call, so an analyst who edits ``indicators.yaml`` and re-runs ``open_report`` in a running
-JupyterLab kernel sees the change without restarting it.
+JupyterLab kernel sees the change without restarting it. They are
+:class:`helpers.memo.KeptCache`\ s, so a build's warm kernel parses the specs once, not once
+per chapter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
+
+from helpers.memo import KeptCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 SPECS = Path(__file__).resolve().parent
@@ -20,8 +23,9 @@ _seen: tuple | None = None
 
 
 def cached(fn: F) -> F:
-    """``lru_cache`` that :func:`refresh` clears when a spec file changes."""
-    wrapped = lru_cache(maxsize=None)(fn)
+    """A cache (kept across a warm kernel's resets) that :func:`refresh` clears when a spec
+    file changes."""
+    wrapped = KeptCache(fn)
     _CACHED.append(wrapped)
     return wrapped  # type: ignore[return-value]
 

@@ -9,9 +9,10 @@ templates. This module defines the one environment that parses them, so the inge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from jinja2 import Environment, StrictUndefined, nodes
+
+from helpers.memo import kept_cache
 
 # the filters a placeholder may name; helpers.report.textgen defines what each prints
 FILTERS = ("wan", "num", "abs", "change", "history", "师生比")
@@ -68,7 +69,7 @@ def placeholders(text: str) -> list[Placeholder]:
     return list(_placeholders(text))
 
 
-@lru_cache(maxsize=4096)
+@kept_cache(4096)
 def _placeholders(text: str) -> tuple[Placeholder, ...]:
     """:func:`placeholders`, parsed once per text (the same prose and templates are read by
     validation, the checks and every chapter)."""
