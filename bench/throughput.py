@@ -1,22 +1,28 @@
 """Throughput of many school-years against the plain-Python floor (issue 14).
 
     .venv/bin/python bench/throughput.py [--school-years 1,10,30] [--jobs 2]
-                                         [--cluster] [--floor-only] [--markdown]
+                                         [--cluster] [--floor-only] [--refloor] [--markdown]
 
 On temporary copies of the bundled school under other ids (``<school>``, ``<school>01``, …):
 
 1. **floor** — every chapter notebook's code for one school-year run as plain Python scripts
-   in one process (no kernels, no papermill, no HTML), after the school-year was validated
+   in one process (no kernels, no papermill, no pages: the chapters still draw their charts and
+   make their HTML fragments), after the school-year was validated
    once and its processed data written, as the build does. Measured in one interpreter over
    several school-years: the first includes the imports, the later ones (the median) are the
-   steady-state cost of one school-year, the floor per school-year;
+   steady-state cost of one school-year, the floor per school-year; the **rendered floor**
+   runs the same cells in an in-process IPython shell with a build kernel's warm-up and its
+   reset before every notebook (``helpers.build.reset``), i.e. a kernel without its process,
+   messages and pages;
 2. **build** — ``nianbao build`` (cold, empty output folder) of N school-years for each N;
 3. ``--local-cluster`` — the same cold build of ``--cluster-years`` N with ``--scheduler local``
    (a ``distributed.LocalCluster`` of ``--jobs`` workers instead of the local pool);
 4. ``--cluster`` — the same cold build of ``--cluster-years`` N on a ``dask scheduler`` with two
    ``dask worker --nworkers 1 --nthreads 1`` processes started here on 127.0.0.1.
 
-The ratios printed are build ÷ (N × floor ÷ jobs), 1.0 being the floor on ``jobs`` cores,
+The ratios printed are build ÷ (N × floor ÷ jobs), 1.0 being the floor on ``jobs`` cores
+(with ``--refloor``, the floor measured again just before that build: a shared virtual
+machine's speed drifts by 10–20% within minutes),
 and the build's CPU seconds (the command and every process it waited for: workers and
 kernels; for ``--cluster`` the Dask processes are not counted) ÷ N × the floor's CPU
 seconds, which a shared machine's load does not change much. The load average is printed
@@ -80,17 +86,16 @@ for p in sorted(Path(nbdir).glob("[0-9]*.ipynb")):
     nb = nbformat.read(p, as_version=4)
     chapters.append((p.stem, [c.source for c in nb.cells if c.cell_type == "code"]))
 shell = None
-if rendered:  # the cells' outputs rendered as a kernel would (IPython, in this process)
-    import gc
+if rendered:  # the cells run as a build's kernel runs them: IPython, the kernel's reset
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
     shell.display_pub.publish = lambda data, metadata=None, **kw: None
     shell.displayhook.write_output_prompt = lambda: None
     shell.displayhook.write_format_data = lambda *a, **k: None
-    import matplotlib.pyplot, seaborn  # noqa: F401, E401
-    gc.collect()
-    gc.freeze()
+    from helpers.build import reset
+
+    reset.install(reset.WARM_MODULES, reset.WARM_SKIP)  # the kernel's warm-up and snapshot
 times = []
 for sid in ids:
     t0, c0 = time.perf_counter(), time.process_time()
@@ -98,7 +103,7 @@ for sid in ids:
     for stem, cells in chapters:
         params = f"school_id = {sid!r}\nyear = {year}\ndata_dir = {data_dir!r}\n"
         if shell is not None:
-            shell.reset(new_session=False)
+            reset.reset()  # what a warm kernel does before every notebook
             for source in [cells[0], params, *cells[1:]]:
                 res = shell.run_cell(source, store_history=False)
                 if not res.success:
@@ -187,6 +192,11 @@ def main() -> None:
     ap.add_argument("--cluster-years", type=int, default=10, help="N for the cluster runs")
     ap.add_argument("--local-cluster", action="store_true", help="also --scheduler local")
     ap.add_argument("--floor-only", action="store_true")
+    ap.add_argument(
+        "--refloor",
+        action="store_true",
+        help="measure the floor again (3 steady school-years) just before each build, for its ratio",
+    )
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     ns = [int(x) for x in args.school_years.split(",") if x.strip()]
@@ -234,9 +244,15 @@ def main() -> None:
             return
 
         def record(name: str, n: int, workers: int, extra: list[str]) -> None:
+            f_wall, f_cpu = wall, cpu
+            if args.refloor:  # this machine's speed drifts: the floor again, just before
+                per = floor(nbdir, data, year, ids[:4])
+                f_wall = statistics.median(t for t, _ in per[1:])
+                f_cpu = statistics.median(c for _, c in per[1:])
+                name += f" (floor just before: {f_wall:.2f} s)"
             la = load_average()
             t, c, where = build(data, nbdir, tmp / "out", year, ids[:n], extra)
-            ratio, cratio = t / (n * wall / workers), c / (n * cpu)
+            ratio, cratio = t / (n * f_wall / workers), c / (n * f_cpu)
             print(
                 f"{name}: {t:7.2f} s, CPU {c:7.2f} s, ratio {ratio:.2f} (CPU {cratio:.2f}) "
                 f"[load {la}]  {where}",

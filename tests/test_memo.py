@@ -180,3 +180,22 @@ def test_immutable_is_only_what_nothing_can_change():
     assert memo.immutable(compile("1", "<x>", "eval"))
     assert not memo.immutable(("a", ["b"]))
     assert not memo.immutable(Placeholder("x", None, 1))  # object.__setattr__ can change it
+
+
+def test_a_kernel_reset_keeps_the_validated_tables(monkeypatch):
+    """A table validated once (the same cells under the same spec) is not validated again
+    after a kernel's reset: the memo hands out copies, so a reset has nothing to undo."""
+    from helpers.ingest import schemas
+    from helpers.specs.dictionary import load_dictionary
+
+    calls = []
+    real = schemas._validate_table
+    monkeypatch.setattr(schemas, "_validate_table", lambda *a: calls.append(1) or real(*a))
+    name, spec = next(iter(load_dictionary().tables.items()))
+    df = pd.DataFrame({c: ["1"] for c in spec.columns})
+    state = PackageState.take("helpers")  # a kernel's snapshot, before any chapter ran
+    first = schemas.validate_table(df, spec, f"{name}.csv")  # a chapter validates
+    state.restore()  # the reset before the next chapter
+    again = schemas.validate_table(df, spec, f"{name}.csv")
+    assert calls == [1]
+    assert [str(p) for p in again[1]] == [str(p) for p in first[1]]

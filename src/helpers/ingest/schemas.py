@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import warnings
-from collections import OrderedDict
 
 import pandas as pd
 
@@ -21,6 +20,7 @@ from pandera.errors import SchemaErrors
 
 from helpers.errors import Problem
 from helpers.ingest import numbers
+from helpers.memo import ProcessMemo
 from helpers.specs.dictionary import FieldSpec, TableSpec
 
 _DTYPES = {"integer": "Int64", "number": "Float64", "percent": "Float64", "decimal": "Float64"}
@@ -91,8 +91,9 @@ def _check_rule(check: str, col: FieldSpec | None) -> str:
     return check
 
 
-_MEMO: OrderedDict[tuple, tuple[TableSpec, pd.DataFrame | None, list[Problem]]] = OrderedDict()
 _MEMO_SIZE = 256  # tables
+# kept across a warm kernel's resets (helpers.memo): it hands out copies only
+_MEMO: ProcessMemo = ProcessMemo(_MEMO_SIZE)
 _MEMO_ROWS = 2000  # larger tables are validated every time
 
 
@@ -123,11 +124,8 @@ def validate_table(
     if hit is None or hit[0] is not spec:
         typed, problems = _validate_table(df, spec, "", percent_ok)
         if key is not None:
-            _MEMO[key] = (spec, typed, problems)
-            if len(_MEMO) > _MEMO_SIZE:
-                _MEMO.popitem(last=False)
+            _MEMO.put(key, (spec, typed, problems))
     else:
-        _MEMO.move_to_end(key)  # type: ignore[arg-type]
         typed, problems = hit[1], hit[2]
     return (
         None if typed is None else typed.copy(),

@@ -31,7 +31,7 @@ from helpers.indicators import disclose
 from helpers.indicators.processed import kernel_school_year
 from helpers.ingest.load import SchoolYear, load_school_year
 from helpers.ingest.processed import load_fresh
-from helpers.report import analysis, charts, interactive, markup, notebooks, review, textgen
+from helpers.report import analysis, interactive, markup, notebooks, review, textgen
 from helpers.report.figures import FIGURES, compact_png, png
 from helpers.report.tables import TABLES, appendix_layouts, appendix_table
 from helpers.specs import outline, sentences
@@ -389,6 +389,8 @@ class Report:
             return ""
         number = self._number("figure", fid)
         f = FIGURES[fid]
+        from helpers.report import charts
+
         charts.set_theme()
         title = f.title(self)
         return markup.figure_png(

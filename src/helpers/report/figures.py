@@ -13,11 +13,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.indicators.evaluate import value_of
-from helpers.report import charts
 from helpers.report.context import ReportContext
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from matplotlib.figure import Figure
+
+
+def _charts() -> ModuleType:
+    """helpers.report.charts, imported when a chart is drawn: reading FIGURES (the build's
+    notebook check, in its main process) does not import matplotlib and seaborn (≈0.5 s)."""
+    from helpers.report import charts
+
+    return charts
 
 
 @dataclass(frozen=True)
@@ -163,20 +172,20 @@ FIGURES: dict[str, FigureDef] = {
             "enrollment_graduates",
             lambda rep: f"{_years(_enrollment(rep))}招生与毕业人数",
             _enrollment,
-            lambda df: charts.bar_chart(df, x="年度", y="人数", hue="指标", ylabel="人数（人）"),
+            lambda df: _charts().bar_chart(df, x="年度", y="人数", hue="指标", ylabel="人数（人）"),
             _enrollment_note,
         ),
         FigureDef(
             "dual_structure",
             lambda rep: "“双师型”教师结构",
             _dual,
-            lambda df: charts.donut_chart(df, label="层级", value="人数"),
+            lambda df: _charts().donut_chart(df, label="层级", value="人数"),
         ),
         FigureDef(
             "satisfaction",
             lambda rep: f"{_years(_satisfaction(rep))}在校体验满意度",
             _satisfaction,
-            lambda df: charts.bar_chart(
+            lambda df: _charts().bar_chart(
                 df, x="项目", y="满意度（%）", hue="年度", value_format="{:.2f}", horizontal=True
             ),
             _satisfaction_note,
@@ -185,7 +194,7 @@ FIGURES: dict[str, FigureDef] = {
             "destinations",
             lambda rep: f"{rep.year} 届毕业生去向",
             _destinations,
-            lambda df: charts.bar_chart(
+            lambda df: _charts().bar_chart(
                 df, x="去向", y="人数", xlabel="", ylabel="人数（人）", horizontal=True
             ),
         ),
@@ -193,7 +202,7 @@ FIGURES: dict[str, FigureDef] = {
             "awards",
             lambda rep: f"{_years(_awards(rep))}技能大赛获奖情况",
             _awards,
-            lambda df: charts.bar_chart(
+            lambda df: _charts().bar_chart(
                 df, x="年度", y="获奖数（项）", hue="级别", ylabel="获奖数（项）"
             ),
             lambda rep: awards_missing(rep) + "按赛事所在年度统计；缺少数据的级别不绘出。",
@@ -202,7 +211,7 @@ FIGURES: dict[str, FigureDef] = {
             "funding",
             lambda rep: f"{_years(_funding(rep))}财政拨款",
             _funding,
-            lambda df: charts.bar_chart(
+            lambda df: _charts().bar_chart(
                 df,
                 x="年度",
                 y="金额（万元）",
