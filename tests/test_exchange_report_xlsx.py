@@ -44,3 +44,35 @@ def test_appendix_sheets_with_units_and_recomputed_figures(raw_copy, tmp_path):
     texts = [str(v) for s in wb for r in s.iter_rows(values_only=True) for v in r if v is not None]
     assert not [t for t in texts if t.lower() in {"nan", "none", "<na>"}]
     assert report_workbook(sy).sheetnames == wb.sheetnames
+
+
+def sheets(source) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(source)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("browser")  # shares the session's built reports
+def test_the_build_writes_the_workbook_made_when_it_validated(built_reports, raw_copy, tmp_path):
+    """A build makes report.xlsx from the school-year it has just validated (its indicators
+    already computed) and writes it with the pages; the workbook is the one made from the
+    same raw files' processed data, cell for cell."""
+    again = write_report_xlsx(BUNDLED, 2024, raw_copy, tmp_path / "report.xlsx")
+    built = sheets(built_reports / "2024" / "report.xlsx")
+    assert built == sheets(again)
+    assert rows_by_id_of(built["附表2 教学资源表"])["fulltime_teachers"][4] == 203
+
+
+def rows_by_id_of(rows: list[tuple]) -> dict[str, tuple]:
+    return {r[1]: r for r in rows[1:] if r[1]}
+
+
+def test_report_xlsx_bytes_is_the_workbook_of_the_school_year(raw_copy, tmp_path):
+    import io
+
+    from helpers.exchange.report_xlsx import report_xlsx_bytes
+
+    sy = load_school_year(BUNDLED, 2024, raw_copy)
+    made = sheets(io.BytesIO(report_xlsx_bytes(sy)))
+    written = sheets(write_report_xlsx(BUNDLED, 2024, raw_copy, tmp_path / "report.xlsx"))
+    assert made == written and len(made) == 6

@@ -131,6 +131,8 @@ class _Plan:
     parameters: dict[str, Any]  # what papermill injects into every chapter notebook
     validation: dict[str, Any] | None = None  # the record used (cached or fresh)
     validated: bool = False
+    # report.xlsx, made from the data just validated (None: made from the processed data)
+    report_xlsx: bytes | None = None
     # written only once the data passed validation: invalid data changes nothing in reports/
     inputs_state: dict[str, Any] | None = None
     undone_failures: list[Path] = field(default_factory=list)

@@ -38,6 +38,9 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
         str(p) for p in (sy.previous.warnings if sy.previous else [])
     ]
     _write_processed(sy, data_dir)
+    from helpers.exchange.report_xlsx import report_xlsx_bytes
+
+    plan.report_xlsx = report_xlsx_bytes(sy)  # written with the pages (helpers.build.pages)
     record = {
         "key": plan.validation_key,
         "school_name": sy.school_name,
