@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/throughput.py [--school-years 1,10,30] [--jobs 2]
                                          [--cluster] [--floor-only] [--refloor] [--markdown]
+    .venv/bin/python bench/throughput.py --pairs 4 [--pair-years 10]
 
 On temporary copies of the bundled school under other ids (``<school>``, ``<school>01``, …):
 
@@ -18,7 +19,9 @@ On temporary copies of the bundled school under other ids (``<school>``, ``<scho
 3. ``--local-cluster`` — the same cold build of ``--cluster-years`` N with ``--scheduler local``
    (a ``distributed.LocalCluster`` of ``--jobs`` workers instead of the local pool);
 4. ``--cluster`` — the same cold build of ``--cluster-years`` N on a ``dask scheduler`` with two
-   ``dask worker --nworkers 1 --nthreads 1`` processes started here on 127.0.0.1.
+   ``dask worker --nworkers 1 --nthreads 1`` processes started here on 127.0.0.1;
+5. ``--pairs K`` (alone) — floor, build of ``--pair-years`` N, floor, build, …, floor: each
+   build's ratio against the mean of the floors just before and just after it.
 
 The ratios printed are build ÷ (N × floor ÷ jobs), 1.0 being the floor on ``jobs`` cores
 (with ``--refloor``, the floor measured again just before that build: a shared virtual
@@ -182,6 +185,42 @@ def cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
     return address, procs
 
 
+def steady(per: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median wall and CPU seconds of the school-years after the first (imports)."""
+    return statistics.median(t for t, _ in per[1:]), statistics.median(c for _, c in per[1:])
+
+
+def pairs(
+    args: argparse.Namespace, nbdir: Path, data: Path, year: int, ids: list[str], tmp: Path
+) -> None:
+    """Floor, build, floor, build, …, floor: on a machine whose speed drifts within minutes,
+    each build is compared with the floors measured just before and just after it."""
+    n, jobs = args.pair_years, args.jobs
+    floors = [steady(floor(nbdir, data, year, ids[:4]))]
+    rows = []
+    for _ in range(args.pairs):
+        t, c, _where = build(data, nbdir, tmp / "out", year, ids[:n], ["--jobs", str(jobs)])
+        floors.append(steady(floor(nbdir, data, year, ids[:4])))
+        (w0, c0), (w1, c1) = floors[-2], floors[-1]
+        fw, fc = (w0 + w1) / 2, (c0 + c1) / 2
+        rows.append((t, c, fw, fc, t / (n * fw / jobs), c / (n * fc)))
+        print(
+            f"floor {w0:.2f} / {w1:.2f} s; build of {n}: {t:.2f} s, CPU {c:.2f} s; "
+            f"ratio {rows[-1][4]:.2f} (CPU {rows[-1][5]:.2f})  [load {load_average()}]",
+            flush=True,
+        )
+    print(
+        f"median ratio {statistics.median(r[4] for r in rows):.2f} "
+        f"(CPU {statistics.median(r[5] for r in rows):.2f}) over {len(rows)} builds"
+    )
+    if args.markdown:
+        print(f"\n| floor before / after (s) | build of {n} (s) | CPU (s) | ratio | CPU ratio |")
+        print("|---|---:|---:|---:|---:|")
+        for i, (t, c, _fw, _fc, r, cr) in enumerate(rows):
+            (w0, _), (w1, _) = floors[i], floors[i + 1]
+            print(f"| {w0:.2f} / {w1:.2f} | {t:.2f} | {c:.2f} | {r:.2f} | {cr:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
@@ -192,6 +231,14 @@ def main() -> None:
     ap.add_argument("--cluster-years", type=int, default=10, help="N for the cluster runs")
     ap.add_argument("--local-cluster", action="store_true", help="also --scheduler local")
     ap.add_argument("--floor-only", action="store_true")
+    ap.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="K rounds of floor then a build of --pair-years; each build's ratio against the "
+        "mean of the floors just before and just after it (no other runs)",
+    )
+    ap.add_argument("--pair-years", type=int, default=10)
     ap.add_argument(
         "--refloor",
         action="store_true",
@@ -213,6 +260,9 @@ def main() -> None:
         data = tmp / "raw"
         data.mkdir()
         ids = school_copies(data, school, max([args.floor_years, *ns]))
+        if args.pairs:
+            pairs(args, nbdir, data, year, ids, tmp)
+            return
         la = load_average()
         per = floor(nbdir, data, year, ids[: args.floor_years])
         wall = statistics.median(t for t, _ in per[1:]) if len(per) > 1 else per[0][0]
