@@ -106,8 +106,6 @@ class KeptCache:
       is made (``TypeError``: use ``functools.lru_cache``).
     """
 
-    kept_across_resets = True
-
     def __init__(self, fn: Any, limit: int = 4096) -> None:
         import functools
 
@@ -121,10 +119,10 @@ class KeptCache:
         if hit is not None:
             return hit[0]
         value = self.fn(*args, **kwargs)
-        self.entries.put(key, (value, None if immutable(value) else self._copy(value)))
+        self.entries.put(key, (value, None if immutable(value) else self._pickle(value)))
         return value
 
-    def _copy(self, value: Any) -> bytes:
+    def _pickle(self, value: Any) -> bytes:
         try:
             return _pickled(value)
         except Exception as e:

@@ -231,7 +231,7 @@ def _validate_and_submit(
     batch: list[dict[str, Any]] = []
     for plan in plans:
         t0 = time.monotonic()
-        plan.validation = _validate(plan, data, emit)  # cached when unchanged
+        plan.validation = _validate(plan, data, emit, report_xlsx=True)  # cached when unchanged
         batch += mine.get((plan.school_id, plan.year), [])
         if pool is not None and batch and time.monotonic() - t0 > 0.1:
             pool.submit(batch)

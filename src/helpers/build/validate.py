@@ -10,9 +10,13 @@ from helpers.build import manifest as mf
 from helpers.build.plan import AuditStop, BuildError, Event, _Plan
 
 
-def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
+def _validate(
+    plan: _Plan, data_dir: Path, on_event: Event, report_xlsx: bool = False
+) -> dict[str, Any]:
     """Load + audit (cached by the raw files, code and packages, while the processed data
-    written then is still fresh) and write the processed data; raises BuildError."""
+    written then is still fresh) and write the processed data; raises BuildError.
+    ``report_xlsx``: also make the school-year's report.xlsx from the data just loaded (kept
+    in ``plan.report_xlsx`` for the pages)."""
     from helpers.ingest.stamp import fresh_folder
 
     cached = mf.read_json(plan.cache / "validation.json")
@@ -38,9 +42,10 @@ def _validate(plan: _Plan, data_dir: Path, on_event: Event) -> dict[str, Any]:
         str(p) for p in (sy.previous.warnings if sy.previous else [])
     ]
     _write_processed(sy, data_dir)
-    from helpers.exchange.report_xlsx import report_xlsx_bytes
+    if report_xlsx:
+        from helpers.exchange.report_xlsx import report_xlsx_bytes
 
-    plan.report_xlsx = report_xlsx_bytes(sy)  # written with the pages (helpers.build.pages)
+        plan.report_xlsx = report_xlsx_bytes(sy)  # written with the pages (helpers.build.pages)
     record = {
         "key": plan.validation_key,
         "school_name": sy.school_name,
