@@ -186,8 +186,10 @@ def cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
 
 
 def steady(per: list[tuple[float, float]]) -> tuple[float, float]:
-    """The median wall and CPU seconds of the school-years after the first (imports)."""
-    return statistics.median(t for t, _ in per[1:]), statistics.median(c for _, c in per[1:])
+    """The median wall and CPU seconds of the school-years after the first (imports); the
+    first alone when there is no other."""
+    rest = per[1:] or per
+    return statistics.median(t for t, _ in rest), statistics.median(c for _, c in rest)
 
 
 def pairs(
@@ -265,8 +267,7 @@ def main() -> None:
             return
         la = load_average()
         per = floor(nbdir, data, year, ids[: args.floor_years])
-        wall = statistics.median(t for t, _ in per[1:]) if len(per) > 1 else per[0][0]
-        cpu = statistics.median(c for _, c in per[1:]) if len(per) > 1 else per[0][1]
+        wall, cpu = steady(per)
         print(
             f"floor: first school-year {per[0][0]:.2f} s (with imports), then "
             f"{', '.join(f'{t:.2f}' for t, _ in per[1:])} s → floor {wall:.2f} s, "
@@ -277,8 +278,7 @@ def main() -> None:
         rows.append(("floor, 1 school-year, steady state (median)", wall, cpu, "1.00", "1.00", la))
         la = load_average()
         per_r = floor(nbdir, data, year, ids[: args.floor_years], rendered=True)
-        wall_r = statistics.median(t for t, _ in per_r[1:]) if len(per_r) > 1 else per_r[0][0]
-        cpu_r = statistics.median(c for _, c in per_r[1:]) if len(per_r) > 1 else per_r[0][1]
+        wall_r, cpu_r = steady(per_r)
         print(f"floor, outputs rendered (IPython in-process): {wall_r:.2f} s, CPU {cpu_r:.2f} s")
         rows.append(
             (
@@ -296,9 +296,7 @@ def main() -> None:
         def record(name: str, n: int, workers: int, extra: list[str]) -> None:
             f_wall, f_cpu = wall, cpu
             if args.refloor:  # this machine's speed drifts: the floor again, just before
-                per = floor(nbdir, data, year, ids[:4])
-                f_wall = statistics.median(t for t, _ in per[1:])
-                f_cpu = statistics.median(c for _, c in per[1:])
+                f_wall, f_cpu = steady(floor(nbdir, data, year, ids[:4]))
                 name += f" (floor just before: {f_wall:.2f} s)"
             la = load_average()
             t, c, where = build(data, nbdir, tmp / "out", year, ids[:n], extra)

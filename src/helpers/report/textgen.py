@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from types import CodeType
 
 from jinja2 import Environment, Template, UndefinedError
 from markupsafe import Markup
@@ -210,7 +210,7 @@ def _environment() -> Environment:
 
 
 @kept_cache(1024)
-def _code(html: str) -> Any:
+def _code(html: str) -> CodeType:
     """A sentence template compiled to Python code (immutable, so a warm kernel keeps it)."""
     return _environment().compile(html)
 
