@@ -164,3 +164,24 @@ def test_a_worker_reports_where_a_timed_out_chapter_stopped(tmp_path, monkeypatc
     nb = nbformat.reads(out["notebook"], as_version=4)
     assert nb.cells[-1].outputs[-1]["ename"] == "KeyboardInterrupt"
     assert runner.kernel is None
+
+
+def test_papermills_discarded_final_write_is_skipped(tmp_path, monkeypatch):
+    """papermill's last step writes the executed notebook to the output path; for None (a
+    build's) it used to serialise and validate it for nothing. After ``engine()`` that call
+    serialises nothing for None, and still writes a real path."""
+    import papermill.execute as pm_execute
+
+    batch.engine()
+    batch.engine()  # registered once: the write is wrapped once
+    serialised = []
+    real_writes = nbformat.writes
+    monkeypatch.setattr(
+        nbformat, "writes", lambda nb, *a, **k: serialised.append(1) or real_writes(nb, *a, **k)
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    pm_execute.write_ipynb(nb, None)
+    assert serialised == []
+    pm_execute.write_ipynb(nb, str(tmp_path / "out.ipynb"))
+    assert serialised == [1]
+    assert nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].source == "1"

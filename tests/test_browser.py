@@ -475,6 +475,20 @@ def test_no_printed_page_ends_with_a_heading(printed, reports, year):
     assert [(p.number, p.lines[-1]) for p in pages if p.lines and p.lines[-1] in heads] == []
 
 
+def test_build_stamp_is_printed_on_the_cover_not_on_a_page_of_its_own(browser, printed, reports):
+    """The build stamp (when, which data) ended the printed report on a page of its own, after
+    a full last page; print shows it at the foot of the cover, the screen still at the end."""
+    pages = pdf_pages.pages(printed[2024])
+    assert "本报告生成于" in "".join(pages[0].lines) and "所用数据版本为" in "".join(pages[0].lines)
+    assert [p.number for p in pages[1:] if "本报告生成于" in "".join(p.lines)] == []
+    assert len(pages[-1].lines) > 3  # the last page is the report's, not the stamp's
+    page, _ = open_page(browser, reports / "2024" / "report.html")
+    assert page.locator(".nb-title-stamp").is_hidden()
+    assert "本报告生成于" in page.locator("footer.nb-footer").inner_text()
+    assert page.locator("footer.nb-footer").is_visible()
+    page.close()
+
+
 def test_printed_contents_give_each_sections_page(printed):
     pages = pdf_pages.pages(printed[2024])
     contents = [ln for p in pages[1:4] for ln in p.lines]

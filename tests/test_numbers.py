@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from helpers import fmt
 from helpers.indicators import audit
 from helpers.indicators import evaluate as indicators
 from helpers.indicators.compare import change
@@ -21,7 +22,7 @@ def test_corrected_figures_are_disclosed_beside_the_number():
     text = visible(rep.section("1.1"))
     # 1:15.44 printed, 3088 / 203 = 15.2118 recomputed
     # the school's prose calls it 师生比: the figure and its restatement read 1:15.21 there
-    assert "1:15.21（原报告印为 师生比 1:15.44；按全日制在校生 3088 人复算为 1:15.21）" in text
+    assert "1:15.21（原报告印为“师生比 1:15.44”；按全日制在校生 3088 人复算为 1:15.21）" in text
     # 41952000 / 3088 = 13585.49; the source printed 11894.66
     assert "13585.49 元/生（原报告印为 11894.66 元/生；" in text
     # 128330 / 3088 = 41.56; the source printed 36
@@ -33,6 +34,20 @@ def test_corrected_figures_are_disclosed_beside_the_number():
     funding = visible(rep.section("6.5.2"))
     # 25901641.9 − 7134750 = 18766891.90; printed 18766891.94
     assert "18766891.90 元（原报告印为 18766891.94 元；" in funding
+
+
+def test_a_printed_text_with_its_own_words_is_quoted_in_text_and_audit_alike():
+    """ "原报告印为 师生比 1:15.44" set two Chinese words apart with a space, while the audit
+    quoted the same text; both now come from fmt.printed_as."""
+    assert fmt.printed_as("师生比 1:15.44") == "印为“师生比 1:15.44”"
+    assert fmt.printed_as(["99.85%", "99.85"]) == "印为 99.85%、99.85"
+    assert fmt.printed_as("36册/生") == "印为 36册/生"
+    assert fmt.printed_as(["1:15", "师生比 1:15.44"]) == "印为 1:15、“师生比 1:15.44”"
+    rep = open_report("huichang", 2024)
+    text = visible(rep.section("1.1"))
+    assert "印为 师生比" not in text and "原报告印为“师生比 1:15.44”" in text
+    ratio = next(f for f in audit.report_findings(rep.sy) if "师生比 1:15.44" in f.message)
+    assert "印为“师生比 1:15.44”" in ratio.message
 
 
 def test_sections_where_the_school_printed_the_same_value_say_nothing():

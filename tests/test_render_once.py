@@ -105,12 +105,18 @@ def _ref_date(cover, built_at) -> None:
         cover.append(_parse(str(date)))
 
 
+def _ref_stamp(cover, footer) -> None:
+    if footer:  # the build stamp print shows on the cover
+        cover.append(_parse(str(render._pieces().cover_stamp(footer))))
+
+
 def reference_combine(chapters, *, school_name, year, footer, title=None, built_at=None):
     title = title or render.report_title(year)
     parts = [(c, m) for c in chapters if c.html and not _ref_empty(c, m := _ref_main(c))]
     cover = next((t for _, m in parts if (t := m.find("header", class_="nb-title"))), None)
     if cover is not None:
         _ref_date(cover, built_at)
+        _ref_stamp(cover, footer)
     headings, figures = [], []
     for c, m in parts:
         h, f = pagetree.toc_entries(m)
@@ -124,7 +130,9 @@ def reference_combine(chapters, *, school_name, year, footer, title=None, built_
         str(pieces.chapter_section(c.stem, render.Markup(pagetree.inner(m)))) for c, m in parts
     )
     if cover is None:
-        body = render._cover(school_name, year, title, built_at) + contents + body
+        own = _parse(render._cover(school_name, year, title, built_at))
+        _ref_stamp(own.find("header"), footer)
+        body = pagetree.html(own) + contents + body
     return render._page(
         _ref_head(chapters),
         f"{school_name} {title}",

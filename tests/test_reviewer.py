@@ -126,7 +126,7 @@ def test_one_ratio_format_per_sentence(rep2024):
     assert "本校 1:15.21" not in text
     # the school's prose says 师生比 and keeps its order, its restatement too
     assert (
-        "师生比 1:15.21（原报告印为 师生比 1:15.44；按全日制在校生 3088 人复算为 1:15.21）" in text
+        "师生比 1:15.21（原报告印为“师生比 1:15.44”；按全日制在校生 3088 人复算为 1:15.21）" in text
     )
 
 

@@ -17,6 +17,8 @@ The rules, in one place (generated text and tables alike):
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -97,6 +99,18 @@ def wan(value: float | None, unit: str, decimals: int | None = None) -> str:
     if is_missing(value):
         return MISSING
     return f"{wan_number(float(value), decimals)} 万{unit}"
+
+
+_WORDS_FIRST = re.compile(r"^[^\d]*[\u4e00-\u9fff]")  # "师生比 1:15.44", not "36册/生"
+
+
+def printed_as(printed: str | Sequence[str], verb: str = "印为") -> str:
+    """What a source printed, after ``verb``: ``印为 15.44``, ``印为 99.85%、99.85``, but
+    ``印为“师生比 1:15.44”`` when the printed text begins with its own words, so that two
+    Chinese words never meet across a space (one wording for the text and the audit)."""
+    items = [printed] if isinstance(printed, str) else list(printed)
+    shown = "、".join(f"“{t}”" if _WORDS_FIRST.match(t) else t for t in items)
+    return f"{verb}{shown}" if shown.startswith("“") else f"{verb} {shown}"
 
 
 def decimals_for(value: float) -> int:

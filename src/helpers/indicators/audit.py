@@ -26,7 +26,6 @@ Errors stop a build unless overridden; warnings and info go to the report's 数�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,16 +85,12 @@ def _printed(row: dict[str, Any], unit: str) -> str:
     return str(row.get("printed") or fmt.with_unit(row["value"], unit, row["decimals"]))
 
 
-_WORDS_FIRST = re.compile(r"^[^\d]*[\u4e00-\u9fff]")  # "师生比 1:15.44", not "36册/生"
-
-
 def _named(name: str, row: dict[str, Any], unit: str, verb: str = "印为") -> str:
     """A printed figure after its measure's name, without saying the name twice: ``生师比印为
     15.21:1``, but ``印为“师生比 1:15.44”`` when the printed text carries its own words."""
     printed = _printed(row, unit)
-    if _WORDS_FIRST.match(printed):
-        return f"{verb}“{printed}”"
-    return f"{name}{verb} {printed}" if verb else f"{name} {printed}"
+    as_printed = fmt.printed_as(printed, verb)
+    return as_printed if as_printed.startswith(f"{verb}“") else f"{name}{as_printed}"
 
 
 def _doc(sy: SchoolYear, section: str | None) -> str:

@@ -63,8 +63,8 @@ def _fact_notes(fact: Fact, sy: SchoolYear, section: str | None, unit: str) -> l
     why = f"本报告采用{_section_words(chosen.source)}{chosen.period or ''}的取值"
     here = [o for o in fact.alternatives if section is not None and o.source.split()[0] == section]
     if here:
-        printed = "、".join(dict.fromkeys(text(o.value) for o in here))
-        return [f"原报告印为 {printed}；{why}"]
+        printed = list(dict.fromkeys(text(o.value) for o in here))
+        return [f"原报告{fmt.printed_as(printed)}；{why}"]
     if section is None and fact.alternatives:
         others = "、".join(
             dict.fromkeys(
@@ -98,9 +98,9 @@ def shown(
         notes = _fact_notes(fact, sy, section, iv.spec.unit) if fact is not None else []
         return Shown(base, tuple(notes))
     corrections = iv.corrections
-    printed = "、".join(str(r["printed"]) for r in corrections)
+    printed = fmt.printed_as([str(r["printed"]) for r in corrections])
     if iv.status == NOT_APPLICABLE:
-        also = f"；原报告印为 {printed}" if corrections else ""
+        also = f"；原报告{printed}" if corrections else ""
         return Shown(base, (f"{iv.reason}{also}",))
     if not corrections:
         return Shown(base)
@@ -121,4 +121,4 @@ def shown(
             (f"学校填报值；{iv.correction_reason(again)}",),
             printed=(value, decimals),
         )
-    return Shown(base, (f"原报告印为 {printed}；{iv.correction_reason(again)}",))
+    return Shown(base, (f"原报告{printed}；{iv.correction_reason(again)}",))

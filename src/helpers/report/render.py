@@ -441,14 +441,14 @@ def combine(
         (start, end), text = parts.body, parts.source
         if c is with_cover and parts.cover:
             a, b = parts.cover
-            cover = _dated(text[a:b], parts.cover_dated, built_at)
+            cover = _stamped(_dated(text[a:b], parts.cover_dated, built_at), footer)
             body_html = text[start:a] + cover + _html(_fragment(contents)) + text[b:end]
         else:
             body_html = text[start:end]
         sections_html.append(str(_pieces().chapter_section(c.stem, Markup(body_html))))
     body = "\n".join(sections_html)
     if with_cover is None:
-        body = _cover(school_name, year, title, built_at) + contents + body
+        body = _stamped(_cover(school_name, year, title, built_at), footer) + contents + body
     body = _stale_summary(chapters) + body
     return _page(
         _css_head(chapters),
@@ -460,6 +460,15 @@ def combine(
         print_style(school_name, title),
         page_script(),
     )
+
+
+def _stamped(cover: str, footer: str) -> str:
+    """The title block with the footer's build stamp, which only print shows (report.css): at
+    the end of a printed report it was a page of its own, and a version belongs on the cover."""
+    end = "</header>"
+    if not footer or not cover.endswith(end):
+        return cover
+    return cover[: -len(end)] + str(_pieces().cover_stamp(footer)) + end
 
 
 def _dated(cover: str, dated: bool, built_at: str | None) -> str:

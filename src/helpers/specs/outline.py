@@ -30,9 +30,14 @@ def outline() -> tuple[Chapter, ...]:
     return tuple(Chapter(str(c["id"]), c["notebook"], c["title"]) for c in raw["chapters"])
 
 
+@cached
+def _title() -> str:
+    return str(yaml.safe_load((SPECS / "report.yaml").read_text(encoding="utf-8"))["title"])
+
+
 def report_title(year: int | None = None) -> str:
     """The report's name from specs/report.yaml, with ``（2024年度）`` when a year is given."""
-    title = yaml.safe_load((SPECS / "report.yaml").read_text(encoding="utf-8"))["title"]
+    title = _title()
     return title if year is None else f"{title}（{int(year)}年度）"
 
 
