@@ -50,8 +50,8 @@ def _preload() -> None:
 
     engine()
     render._exporter(render.template_name())
-    warm_render()
     warm()
+    warm_render()  # last: should it fail, the kernels' modules are imported all the same
     gc.collect()
     gc.freeze()  # shared by every process forked from here, never scanned by their collections
 
