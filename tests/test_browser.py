@@ -487,6 +487,12 @@ def test_build_stamp_is_printed_on_the_cover_not_on_a_page_of_its_own(browser, p
     assert "本报告生成于" in page.locator("footer.nb-footer").inner_text()
     assert page.locator("footer.nb-footer").is_visible()
     page.close()
+    # index.html has no stamp on its cover: printed, it keeps its footer
+    page, _ = open_page(browser, reports / "2024" / "index.html")
+    page.emulate_media(media="print")
+    assert page.locator(".nb-title-stamp").count() == 0
+    assert page.locator("footer.nb-footer").is_visible()
+    page.close()
 
 
 def test_printed_contents_give_each_sections_page(printed):

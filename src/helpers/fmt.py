@@ -104,12 +104,17 @@ def wan(value: float | None, unit: str, decimals: int | None = None) -> str:
 _WORDS_FIRST = re.compile(r"^[^\d]*[\u4e00-\u9fff]")  # "师生比 1:15.44", not "36册/生"
 
 
+def words_first(text: str) -> bool:
+    """Whether a printed figure begins with its own words (``师生比 1:15.44``, not ``36册/生``)."""
+    return _WORDS_FIRST.match(text) is not None
+
+
 def printed_as(printed: str | Sequence[str], verb: str = "印为") -> str:
     """What a source printed, after ``verb``: ``印为 15.44``, ``印为 99.85%、99.85``, but
     ``印为“师生比 1:15.44”`` when the printed text begins with its own words, so that two
     Chinese words never meet across a space (one wording for the text and the audit)."""
     items = [printed] if isinstance(printed, str) else list(printed)
-    shown = "、".join(f"“{t}”" if _WORDS_FIRST.match(t) else t for t in items)
+    shown = "、".join(f"“{t}”" if words_first(t) else t for t in items)
     return f"{verb}{shown}" if shown.startswith("“") else f"{verb} {shown}"
 
 

@@ -90,7 +90,7 @@ def _named(name: str, row: dict[str, Any], unit: str, verb: str = "印为") -> s
     15.21:1``, but ``印为“师生比 1:15.44”`` when the printed text carries its own words."""
     printed = _printed(row, unit)
     as_printed = fmt.printed_as(printed, verb)
-    return as_printed if as_printed.startswith(f"{verb}“") else f"{name}{as_printed}"
+    return as_printed if fmt.words_first(printed) else f"{name}{as_printed}"
 
 
 def _doc(sy: SchoolYear, section: str | None) -> str:
