@@ -167,6 +167,29 @@ def test_zero_numerator_is_a_real_zero(year2024, raw_copy):
     assert share.status == indicators.COMPUTED and share.value == 0.0 and share.text == "0%"
 
 
+def test_a_table_keeps_the_decimals_of_a_whole_figure_and_the_text_drops_them(year2024, raw_copy):
+    """Table 4's share column read 0 beside 21.58 and 78.42; a table cell keeps the
+    indicator's decimals (0.00), while the sentence still says 0%."""
+    set_facts(year2024, employed_primary=0, employed_secondary=158)
+    html = str(open_report("huichang", 2024, raw_copy).section("1.2.3"))
+    table = next(t for t in html.split("</table>") if "毕业生就业产业分布" in t)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S) for r in table.split("<tr>")]
+    cells = next([visible(c) for c in r] for r in rows if r and visible(r[0]) == "2024")
+    # 0 primary-sector graduates of 732 directly employed: 0 / 732 × 100 = 0.00;
+    # 158 / 732 × 100 = 21.58; 574 / 732 × 100 = 78.42
+    assert [re.sub(r"[①-⑳]", "", c) for c in cells[-6:]] == [
+        "0",
+        "0.00",
+        "158",
+        "21.58",
+        "574",
+        "78.42",
+    ]
+    assert "占直接就业人数的 0%" in visible(html)
+    assert fmt.number(0.0, 2) == "0" and fmt.number(0.0, 2, trim=False) == "0.00"
+    assert fmt.ratio(20.0, 2, trim=False) == "20.00:1" and fmt.ratio(20.0) == "20:1"
+
+
 def test_a_year_without_graduates_builds(year2024, raw_copy):
     _no_graduates(year2024)
     rep = open_report("huichang", 2024, raw_copy)

@@ -12,7 +12,7 @@ import pytest
 from helpers import fmt
 from helpers.specs.registry import registry
 from helpers.summary import stats
-from helpers.summary.api import Summary, open_summary
+from helpers.summary.api import Summary, number, open_summary
 from helpers.summary.collect import collect, values_frame
 from tests.factories import raw_facts, visible
 
@@ -190,8 +190,32 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     # a figure as the school's own report prints it: the ratio recomputed by hand
     hand = by_hand(demo_region, [lacking[0]])[lacking[0]]
     first = next(r for r in tables[0].split("<tr>") if name in r)
-    assert f"{fmt.number(hand['student_teacher_ratio'], 2)}:1" in visible(first)  # 生师比 N:1
+    ratio = fmt.number(hand["student_teacher_ratio"], 2, trim=False)
+    assert f"{ratio}:1" in visible(first)  # 生师比 N:1, its decimals kept in a table
     assert "离群值的定义" in text and "1.5" in text
+
+
+def test_table_figures_keep_their_decimals_when_whole(demo_region, tmp_path):
+    """A column of figures reads 20.00 beside 18.23, never 20 (running text still writes 20%):
+    the generated region has whole percentages, which the tables printed without decimals."""
+    assert number("senior_title_share", 20.0, unit=False) == "20.00"
+    assert number("employment_rate", 100.0) == "100.00%"
+    assert number("student_teacher_ratio", 20.0, unit=False) == "20.00:1"
+    assert Summary._share(1, 2) == "50.00%"
+    assert fmt.percent(20.0) == "20%" and fmt.with_unit(20.0, "%", 2) == "20%"
+    s = open_summary(YEAR, None, demo_region, tmp_path / "reports", chapter="1")
+    rows = re.findall(r"<tr>(.*?)</tr>", str(s.distribution()), flags=re.S)
+    percent_rows = [r for r in rows if "（%）" in r]
+    assert len(percent_rows) >= 6
+    whole = 0
+    for row in percent_rows:
+        cells = [visible(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)][3:]
+        assert len(cells) == 5 and all(re.fullmatch(r"\d+\.\d\d", c) for c in cells), cells
+        whole += sum(c.endswith(".00") for c in cells)
+    assert whole  # the region does have whole figures: the check above could have failed
+    shares = [visible(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", str(s.standards()))]
+    rates = [c for c in shares if re.fullmatch(r"\d[\d.]*%", c)]  # 达标率 (no standard's name)
+    assert rates and all(re.fullmatch(r"\d+\.\d\d%", c) for c in rates), rates
 
 
 def test_audit_counts_are_those_of_each_schools_report(demo_region):

@@ -46,26 +46,33 @@ def round_half_up(value: float | Decimal, decimals: int = 0) -> Decimal:
     return exact.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def number(value: float | None, decimals: int = 0, thousands: bool = False) -> str:
-    """A number with fixed decimals, half-up; 未填报 when missing."""
+def number(
+    value: float | None, decimals: int = 0, thousands: bool = False, trim: bool = True
+) -> str:
+    """A number with fixed decimals, half-up; 未填报 when missing.
+
+    ``trim``: a whole number drops its zeros (100.00 → 100), as running text writes it. A
+    table cell keeps them (``trim=False``), so that every figure of a column or row has the
+    same decimals and ``20`` never stands among ``18.23`` and ``23.01``.
+    """
     if is_missing(value):
         return MISSING
     d = round_half_up(value, decimals)
     if d == 0:
         d = abs(d)  # no "-0.00"
-    if decimals > 0 and d == d.to_integral_value():
-        decimals = 0  # 100.00 → 100: zeros that carry no information
+    if trim and decimals > 0 and d == d.to_integral_value():
+        decimals = 0  # 100.00 → 100: zeros that carry no information in a sentence
     return f"{d:,.{decimals}f}" if thousands else f"{d:.{decimals}f}"
 
 
-def percent(value: float | None, decimals: int = 2) -> str:
+def percent(value: float | None, decimals: int = 2, trim: bool = True) -> str:
     """``51.72%``."""
-    return MISSING if is_missing(value) else f"{number(value, decimals)}%"
+    return MISSING if is_missing(value) else f"{number(value, decimals, trim=trim)}%"
 
 
-def ratio(value: float | None, decimals: int = 2) -> str:
+def ratio(value: float | None, decimals: int = 2, trim: bool = True) -> str:
     """A students-per-teacher ratio (生师比) printed ``15.21:1``."""
-    return MISSING if is_missing(value) else f"{number(value, decimals)}:1"
+    return MISSING if is_missing(value) else f"{number(value, decimals, trim=trim)}:1"
 
 
 def ratio_teacher_first(value: float | None, decimals: int = 2) -> str:
@@ -74,15 +81,18 @@ def ratio_teacher_first(value: float | None, decimals: int = 2) -> str:
     return MISSING if is_missing(value) else f"1:{number(value, decimals)}"
 
 
-def with_unit(value: float | None, unit: str, decimals: int = 0, thousands: bool = False) -> str:
-    """Value and unit as in running text: ``203 人``, ``51.72%``, ``1:15.21``, ``6077.36 元/生``."""
+def with_unit(
+    value: float | None, unit: str, decimals: int = 0, thousands: bool = False, trim: bool = True
+) -> str:
+    """Value and unit as in running text: ``203 人``, ``51.72%``, ``1:15.21``, ``6077.36 元/生``
+    (``trim``: as :func:`number`)."""
     if is_missing(value):
         return MISSING
     if unit == "%":
-        return percent(value, decimals)
+        return percent(value, decimals, trim)
     if unit == "ratio":
-        return ratio(value, decimals)
-    return f"{number(value, decimals, thousands)} {unit}".rstrip()
+        return ratio(value, decimals, trim)
+    return f"{number(value, decimals, thousands, trim)} {unit}".rstrip()
 
 
 def wan_number(value: float, decimals: int | None = None) -> str:

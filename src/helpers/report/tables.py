@@ -49,11 +49,11 @@ def cell(
     if iv.not_applicable or (unit and not printed):
         text = iv.text
     elif iv.spec.unit == "ratio":
-        text = fmt.ratio(value, decimals)
+        text = fmt.ratio(value, decimals, trim=False)
     elif iv.spec.wan and not printed:
         text = fmt.wan_number(value)
     else:
-        text = fmt.number(value, decimals, thousands=thousands)
+        text = fmt.number(value, decimals, thousands=thousands, trim=False)
         text = f"{iv.qualifier}{text}" if iv.qualifier else text
     return markup.num(text, iv.derivation())
 

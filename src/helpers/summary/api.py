@@ -43,7 +43,8 @@ def spec_of(iid: str) -> Any:
 
 
 def number(iid: str, value: float | None, spread: bool = False, unit: bool = True) -> str:
-    """A figure of ``iid`` as its report prints it (unit, decimals); 未填报 when missing.
+    """A figure of ``iid`` as a table cell prints it (unit, the indicator's decimals kept
+    even for a whole number, so a column reads 20.00 beside 18.23); 未填报 when missing.
     ``spread``: a median or quartile of a count may fall between two integers (one decimal);
     ``unit=False``: the number alone (a ratio stays ``1:x``), for a column that names it."""
     if value is None or pd.isna(value):
@@ -53,8 +54,9 @@ def number(iid: str, value: float | None, spread: bool = False, unit: bool = Tru
     if spread and decimals == 0 and float(value) != int(float(value)):
         decimals = 1
     if not unit and spec.unit != "ratio":
-        return fmt.number(float(value), decimals, thousands=True)
-    return fmt.with_unit(float(value), spec.unit, decimals, thousands=spec.unit != "ratio")
+        return fmt.number(float(value), decimals, thousands=True, trim=False)
+    thousands = spec.unit != "ratio"
+    return fmt.with_unit(float(value), spec.unit, decimals, thousands=thousands, trim=False)
 
 
 def label_with_unit(iid: str) -> str:
@@ -265,7 +267,7 @@ class Summary:
 
     @staticmethod
     def _share(part: int, whole: int) -> str:
-        return fmt.percent(part / whole * 100) if whole else "—"
+        return fmt.percent(part / whole * 100, trim=False) if whole else "—"
 
     def schools_standards(self, per_table: int = 4) -> Html:
         """Every school's figure for each standard, marked 达标 / 未达标 / 未填报: one table
