@@ -193,6 +193,12 @@ def test_summary_tables_say_missing_and_link_built_reports(demo_region, tmp_path
     ratio = fmt.number(hand["student_teacher_ratio"], 2, trim=False)
     assert f"{ratio}:1" in visible(first)  # 生师比 N:1, its decimals kept in a table
     assert "离群值的定义" in text and "1.5" in text
+    # 各项国家标准的达标学校数: 未填报 counts schools as its neighbours do ("1 所", "0 所")
+    standards = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in str(s.standards()).split("<tr>")]
+    books_row = next(r for r in standards if r and "生均纸质图书" in r[0])
+    assert [visible(c) for c in books_row[1:4]][2] == f"{len(lacking)} 所"
+    ratio_row = next(r for r in standards if r and "生师比" in r[0])
+    assert visible(ratio_row[3]) == "0 所"  # every school reports its ratio
 
 
 def test_table_figures_keep_their_decimals_when_whole(demo_region, tmp_path):

@@ -159,7 +159,7 @@ class Summary:
                 markup.esc(d.label(r.indicator)),
                 markup.esc(number(r.indicator, r.total)),
                 markup.esc(f"{r.reported} 所"),
-                markup.esc(missing_text(r.missing) or "—"),
+                markup.esc(f"{r.missing} 所"),  # as the columns beside it
             ]
             for r in t.itertuples()
         ]
@@ -249,7 +249,7 @@ class Summary:
                 markup.esc(r.text),
                 markup.esc(f"{r.met} 所"),
                 markup.esc(f"{r.not_met} 所"),
-                markup.esc(missing_text(r.missing) or "—"),
+                markup.esc(f"{r.missing} 所"),  # as the columns beside it
                 markup.esc(self._share(r.met, r.met + r.not_met)),
             ]
             for r in counts.itertuples()
