@@ -342,6 +342,34 @@ def test_phone_folds_the_contents_and_does_not_justify(browser, reports, year):
     page.close()
 
 
+def test_a_wrapped_title_breaks_before_its_year_not_inside_it(browser, reports):
+    """A cover title too long for its line keeps its （2024年度） whole on the next line; the
+    regional summary's printed cover broke it as "…（2024年" / "度）". The title is given
+    exactly the width of "…报告（2024年", where a plain line break falls inside the bracket."""
+    narrow = """h => {
+      const probe = document.createElement('span');
+      probe.style.whiteSpace = 'nowrap';
+      probe.textContent = h.textContent.slice(0, -2);
+      h.appendChild(probe);
+      const w = probe.getBoundingClientRect().width;
+      probe.remove();
+      h.style.width = (Math.ceil(w) + 1) + 'px';
+      h.style.padding = '0';
+      const r = document.createRange(); r.selectNodeContents(h);
+      return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size;
+    }"""
+    for name in ("report.html", "index.html"):
+        page, problems = open_view(browser, reports / "2024" / name, "desktop")
+        title = page.locator(".nb-title-main")
+        assert title.inner_text() == "中等职业教育质量年度报告（2024年度）"
+        assert title.evaluate(narrow) == 2, name
+        keep = title.locator(".nb-keep")
+        assert keep.inner_text() == "（2024年度）"
+        assert keep.evaluate("e => e.getClientRects().length") == 1, name
+        assert problems == []
+        page.close()
+
+
 CHART_LABEL_PX = 9 / 72 * 200  # a 9 pt chart label in the 2× PNG (200 px per inch)
 
 
