@@ -510,6 +510,10 @@ def test_build_stamp_is_printed_on_the_cover_not_on_a_page_of_its_own(browser, p
     assert "本报告生成于" in "".join(pages[0].lines) and "所用数据版本为" in "".join(pages[0].lines)
     assert [p.number for p in pages[1:] if "本报告生成于" in "".join(p.lines)] == []
     assert len(pages[-1].lines) > 3  # the last page is the report's, not the stamp's
+    # its two lines are balanced: no "会变化）。" left alone on the second
+    first, last = pages[0].lines[-2:]
+    assert "本报告生成于" in first and last.endswith("）。")
+    assert len(last) > len(first) / 2, (first, last)
     page, _ = open_page(browser, reports / "2024" / "report.html")
     assert page.locator(".nb-title-stamp").is_hidden()
     assert "本报告生成于" in page.locator("footer.nb-footer").inner_text()
