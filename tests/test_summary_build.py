@@ -53,6 +53,8 @@ def test_summary_report_has_the_tables_links_and_missing_figures(region):
     ):
         assert caption in text
     assert "中等职业教育质量年度报告区域汇总（2024年度）" in text
+    # under the title, the 学年 as on a school's cover, not the title's year again
+    assert soup.select_one(".nb-title .nb-title-year").get_text() == "2023-2024学年"
     assert len(soup.select("figure.nb-figure img")) == 5  # the distribution charts
     # every school's name links to its built report, relative to the summary's folder
     hrefs = {a["href"] for a in soup.find_all("a", href=True) if a["href"].endswith("report.html")}
