@@ -141,6 +141,11 @@ def decimals_for(value: float) -> int:
     return len(text.split(".")[1])
 
 
+def school_year(year: int) -> str:
+    """The 学年 a report year covers, as meta.yaml states it: 2024 → ``2023-2024学年``."""
+    return f"{int(year) - 1}-{int(year)}学年"
+
+
 BEIJING = timezone(timedelta(hours=8))  # China Standard Time, no daylight saving
 
 

@@ -189,7 +189,7 @@ def _school(
     for y in years:
         growth *= rng.uniform(0.97, 1.06)
         files[f"{y}/meta.yaml"] = _yaml(
-            {"year": y, "school_year": f"{y - 1}-{y}学年", "default_document": f"r{y}"},
+            {"year": y, "school_year": fmt.school_year(y), "default_document": f"r{y}"},
             "# Report-year metadata (synthetic).\n",
         )
         latest = y == years[-1]

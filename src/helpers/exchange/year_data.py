@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from helpers import paths
+from helpers import fmt, paths
 from helpers.ingest.facts import Observation
 from helpers.ingest.load import load_school_year
 from helpers.ingest.readers import read_csv
@@ -62,7 +62,7 @@ def read_year(
     out = YearData(school_id, year, school_name(school_id, data_dir))
     out.previous = previous_values(school_id, year, data_dir)
     if blank or not has_year(school_id, year, data_dir):
-        out.meta = {"year": year, "school_year": f"{year - 1}-{year}学年"}
+        out.meta = {"year": year, "school_year": fmt.school_year(year)}
         last = paths.raw_root(data_dir) / school_id / str(year - 1) / "meta.yaml"
         if last.is_file():
             prev_meta = yaml.safe_load(last.read_text(encoding="utf-8")) or {}

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from helpers import fmt
 from helpers.errors import Problem
 from helpers.ingest.readers import YamlDoc
 
@@ -140,7 +141,7 @@ def check_meta(
             Problem(
                 shown,
                 "school_year_mismatch",
-                f"school_year 与年度 {year} 不符：{year} 年度的学年应为 {year - 1}-{year}学年",
+                f"school_year 与年度 {year} 不符：{year} 年度的学年应为 {fmt.school_year(year)}",
                 row=doc.line(data, "school_year"),
                 column="school_year",
                 value=data["school_year"],

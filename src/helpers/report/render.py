@@ -404,7 +404,7 @@ def _css_head(pages: Sequence[ChapterPage]) -> str:
 
 
 def _cover(school_name: str, year: int, title: str, built_at: str | None) -> str:
-    return str(_pieces().cover(school_name, title, int(year), built_date(built_at)))
+    return str(_pieces().cover(school_name, title, fmt.school_year(year), built_date(built_at)))
 
 
 def combine(
