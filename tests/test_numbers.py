@@ -190,6 +190,20 @@ def test_a_table_keeps_the_decimals_of_a_whole_figure_and_the_text_drops_them(ye
     assert fmt.ratio(20.0, 2, trim=False) == "20.00:1" and fmt.ratio(20.0) == "20:1"
 
 
+def test_the_appendix_value_column_keeps_decimals_as_a_table_does():
+    """指标口径's 数值 column printed "100%" between "14.29%" and "25.12%"; it is a column of
+    figures, so a whole one keeps its decimals there, while the sentences keep "100%"."""
+    html = str(open_report("huichang", 2024).derivations())
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S) for r in html.split("<tr>")]
+    values = {visible(r[0]): visible(r[1]) for r in rows if len(r) > 1}
+    # 203 full-time teachers of 203 staff (§1.1.3): 203 ÷ 203 × 100 = 100.00
+    assert values["专任教师占教职工比例"] == "100.00%"
+    # 29 of 203 with a senior post: 29 ÷ 203 × 100 = 14.29 (unchanged)
+    assert values["专任教师高级职称比例"] == "14.29%"
+    sy = load_school_year("huichang", 2024)
+    assert indicators.get(sy, "teacher_staff_share").text == "100%"
+
+
 def test_a_year_without_graduates_builds(year2024, raw_copy):
     _no_graduates(year2024)
     rep = open_report("huichang", 2024, raw_copy)

@@ -91,13 +91,22 @@ class IndicatorValue:
     @property
     def text(self) -> str:
         """Display text: ``51.72%``, ``1:15.21``, ``6077.36 元/生``, ``约 92000 平方米``, 未填报
-        or 不适用."""
+        or 不适用 (a whole figure without its zeros, as a sentence writes it: ``100%``)."""
+        return self.formatted()
+
+    @property
+    def table_text(self) -> str:
+        """:attr:`text` as a table cell shows it: a whole figure keeps its decimals
+        (``100.00%``), like the figures above and below it."""
+        return self.formatted(trim=False)
+
+    def formatted(self, trim: bool = True) -> str:
         if self.status == NOT_APPLICABLE:
             return NOT_APPLICABLE_TEXT
         if self.spec.wan and self.value is not None:
             text = fmt.wan(self.value, self.spec.unit)
         else:
-            text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals)
+            text = fmt.with_unit(self.value, self.spec.unit, self.spec.decimals, trim=trim)
         return f"{self.qualifier} {text}" if self.qualifier and self.value is not None else text
 
     @property

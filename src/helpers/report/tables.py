@@ -47,7 +47,7 @@ def cell(
         return markup.num("", iv.derivation(), missing=True)
     value, decimals = printed or (iv.value, iv.spec.decimals)
     if iv.not_applicable or (unit and not printed):
-        text = iv.text
+        text = iv.table_text
     elif iv.spec.unit == "ratio":
         text = fmt.ratio(value, decimals, trim=False)
     elif iv.spec.wan and not printed:

@@ -409,7 +409,7 @@ def derivations_section(rep: ReportContext) -> str:
         rows.append(
             [
                 markup.esc(iv.spec.name),
-                markup.esc(iv.text),
+                markup.esc(iv.table_text),
                 markup.esc(iv.formula_text),
                 markup.esc(iv.derivation()),
                 markup.esc(reader_reference(iv.spec.reference)),
@@ -429,7 +429,11 @@ def derivations_section(rep: ReportContext) -> str:
     for name in rep.sy.facts:
         iv = value_of(rep.sy, name)
         frows.append(
-            [markup.esc(d.label(name)), markup.esc(iv.text), markup.esc(iv.inputs[0].reader_source)]
+            [
+                markup.esc(d.label(name)),
+                markup.esc(iv.table_text),
+                markup.esc(iv.inputs[0].reader_source),
+            ]
         )
     facts = markup.table(
         None,
